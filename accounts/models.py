@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.utils import timezone as dj_timezone
+
+PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "timezone")
+
+
+def normalize_email(email: str) -> str:
+    """Emails are stored, and compared, trimmed and lowercased as a whole."""
+    return (email or "").strip().lower()
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email=normalize_email(username or ""))
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("email_verified", True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True, max_length=254)
+    full_name = models.CharField(max_length=150, blank=True)
+    bio = models.TextField(max_length=2000, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    # Empty means UTC.
+    timezone = models.CharField(max_length=64, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    email_verified = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=dj_timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    @property
+    def profile_completion(self) -> int:
+        filled = sum(1 for field in PROFILE_FIELDS if getattr(self, field))
+        return filled * 100 // len(PROFILE_FIELDS)
+
+
+class SessionQuerySet(models.QuerySet["Session"]):
+    def live(self) -> SessionQuerySet:
+        return self.filter(ended_at__isnull=True, expires_at__gt=dj_timezone.now())
+
+
+class Session(models.Model):
+    """One signed-in device: opened by login or register, carried in every token it issues.
+
+    The refresh token in force is the one whose `jti` is `refresh_jti`; the one it replaced is kept in
+    `previous_refresh_jti` for the short grace window in which concurrent tabs may still present it.
+    """
+
+    class EndReason(models.TextChoices):
+        LOGOUT = "logout"
+        LOGOUT_ALL = "logout_all"
+        REVOKED = "revoked"
+        PASSWORD_CHANGED = "password_changed"
+        PASSWORD_RESET = "password_reset"
+        REUSE_DETECTED = "reuse_detected"
+        DEACTIVATED = "deactivated"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    last_used_at = models.DateTimeField(default=dj_timezone.now)
+    # Absolute end, however often the session refreshes.
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, choices=EndReason.choices, blank=True)
+    refresh_jti = models.CharField(max_length=64)
+    previous_refresh_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    objects = SessionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "ended_at", "-created_at"], name="session_user_live_idx"),
+            models.Index(fields=["expires_at"], name="session_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.ended_at is None and self.expires_at > dj_timezone.now()

@@ -1,0 +1,337 @@
+"""Account writes: sign-up, sign-in, token rotation, session ends, profile and password flows."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.emails import send_after_commit
+from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
+from accounts.models import Session, User, normalize_email
+from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
+from audit.context import RequestMeta
+from audit.models import EventType
+from audit.services import audit_record
+from config.errors import Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+
+
+def _new_jti() -> str:
+    return secrets.token_hex(16)
+
+
+def _validate_password(password: str, *, user: User | None, field: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(errors={field: list(exc.messages)}) from None
+
+
+def _pair_for(session: Session) -> TokenPair:
+    return issue_pair(
+        user_id=str(session.user_id),
+        session_id=str(session.id),
+        refresh_jti=session.refresh_jti,
+        session_expires_at=session.expires_at,
+    )
+
+
+# Sessions ---------------------------------------------------------------------------------------------
+
+
+def session_open(*, user: User, meta: RequestMeta) -> tuple[Session, TokenPair]:
+    now = timezone.now()
+    session = Session.objects.create(
+        user=user,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(days=settings.SESSION_MAX_DAYS),
+        refresh_jti=_new_jti(),
+        ip_address=meta.ip_address,
+        user_agent=meta.user_agent,
+    )
+    return session, _pair_for(session)
+
+
+def session_end(*, session: Session, reason: str, meta: RequestMeta, event: EventType | None = None) -> None:
+    """Ends one session; its access and refresh tokens fail from the next request on."""
+    with transaction.atomic():
+        updated = Session.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+            ended_at=timezone.now(), end_reason=reason
+        )
+        if updated and event is not None:
+            audit_record(event=event, user=session.user, meta=meta, details={"session_id": str(session.pk)})
+
+
+def session_revoke(*, session: Session, meta: RequestMeta) -> None:
+    session_end(session=session, reason=Session.EndReason.REVOKED, meta=meta, event=EventType.SESSION_REVOKED)
+
+
+def sessions_end_all(*, user: User, reason: str, except_session_id: Any = None) -> int:
+    """Ends every live session of the user (but one, when given). Returns how many ended."""
+    sessions = Session.objects.filter(user=user, ended_at__isnull=True)
+    if except_session_id is not None:
+        sessions = sessions.exclude(pk=except_session_id)
+    return sessions.update(ended_at=timezone.now(), end_reason=reason)
+
+
+def session_touch(*, session: Session) -> None:
+    """Marks use at most once a minute: the conditional UPDATE is skipped on most requests."""
+    now = timezone.now()
+    if now - session.last_used_at < timedelta(seconds=settings.SESSION_TOUCH_SECONDS):
+        return
+    Session.objects.filter(
+        pk=session.pk, last_used_at__lt=now - timedelta(seconds=settings.SESSION_TOUCH_SECONDS)
+    ).update(last_used_at=now)
+    session.last_used_at = now
+
+
+# Sign-up, sign-in, tokens -----------------------------------------------------------------------------
+
+
+def user_register(*, email: str, password: str, full_name: str = "", meta: RequestMeta) -> tuple[User, TokenPair]:
+    email = normalize_email(email)
+    candidate = User(email=email, full_name=full_name)
+    _validate_password(password, user=candidate, field="password")
+    if User.objects.filter(email=email).exists():
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    try:
+        with transaction.atomic():
+            candidate.set_password(password)
+            candidate.last_login = timezone.now()
+            candidate.save()
+            session, pair = session_open(user=candidate, meta=meta)
+            audit_record(event=EventType.REGISTERED, user=candidate, meta=meta)
+            audit_record(
+                event=EventType.LOGIN_SUCCEEDED, user=candidate, meta=meta, details={"session_id": str(session.pk)}
+            )
+            _send_verification(user=candidate, meta=meta)
+    except IntegrityError:
+        # Two sign-ups for one address raced; the unique index decided.
+        raise Conflict("An account with this email already exists.", code="email_taken") from None
+    return candidate, pair
+
+
+def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestMeta) -> tuple[User, TokenPair]:
+    """Checks the credentials (through the lockout) and opens a session.
+
+    The same 401 answers an unknown email, a wrong password and an inactive account.
+    """
+    email = normalize_email(email)
+    user = authenticate(request, username=email, password=password)
+    if user is None:
+        with transaction.atomic():
+            known = User.objects.filter(email=email).first()
+            audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta)
+        raise InvalidCredentials()
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        session, pair = session_open(user=user, meta=meta)
+        audit_record(event=EventType.LOGIN_SUCCEEDED, user=user, meta=meta, details={"session_id": str(session.pk)})
+    return user, pair
+
+
+def token_refresh(*, raw_refresh: str, meta: RequestMeta) -> TokenPair:
+    """Rotates the session's refresh token.
+
+    The row lock serialises concurrent refreshes of one session. The token in force is rotated; the one it
+    just replaced still yields the current pair for REFRESH_GRACE_SECONDS (SPA tabs refreshing at once);
+    any other token of a live session is a replay, which ends the session.
+    """
+    token = decode_refresh(raw_refresh)
+    jti = token.get("jti")
+    reused = False
+    with transaction.atomic():
+        session = (
+            Session.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=token[SESSION_CLAIM], user_id=token["user_id"])
+            .first()
+        )
+        if session is None or not session.is_live or not session.user.is_active:
+            raise TokenInvalid()
+        now = timezone.now()
+        if jti == session.refresh_jti:
+            session.previous_refresh_jti = session.refresh_jti
+            session.refresh_jti = _new_jti()
+            session.rotated_at = now
+            session.last_used_at = now
+            session.save(update_fields=["previous_refresh_jti", "refresh_jti", "rotated_at", "last_used_at"])
+            audit_record(
+                event=EventType.TOKEN_REFRESHED, user=session.user, meta=meta, details={"session_id": str(session.pk)}
+            )
+        elif (
+            jti == session.previous_refresh_jti
+            and session.rotated_at is not None
+            and now - session.rotated_at <= timedelta(seconds=settings.REFRESH_GRACE_SECONDS)
+        ):
+            pass  # A concurrent refresh won the race: hand out the pair it got, same session.
+        else:
+            session.ended_at = now
+            session.end_reason = Session.EndReason.REUSE_DETECTED
+            session.save(update_fields=["ended_at", "end_reason"])
+            audit_record(
+                event=EventType.REFRESH_REUSE_DETECTED,
+                user=session.user,
+                meta=meta,
+                details={"session_id": str(session.pk)},
+            )
+            reused = True
+    if reused:
+        raise TokenReused()
+    return _pair_for(session)
+
+
+def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: RequestMeta) -> None:
+    """Ends the session of the presented access token, and that of the refresh token if it is another."""
+    ids = set()
+    if session_id:
+        ids.add(str(session_id))
+    if raw_refresh:
+        token = decode_refresh(raw_refresh)
+        if str(token["user_id"]) == str(user.pk):
+            ids.add(str(token[SESSION_CLAIM]))
+    with transaction.atomic():
+        for session in Session.objects.filter(pk__in=ids, user=user, ended_at__isnull=True):
+            session_end(session=session, reason=Session.EndReason.LOGOUT, meta=meta, event=EventType.LOGOUT)
+
+
+def logout_all(*, user: User, meta: RequestMeta) -> None:
+    with transaction.atomic():
+        count = sessions_end_all(user=user, reason=Session.EndReason.LOGOUT_ALL)
+        audit_record(event=EventType.LOGOUT_ALL, user=user, meta=meta, details={"sessions_ended": count})
+
+
+# Profile and account ----------------------------------------------------------------------------------
+
+PROFILE_EDITABLE = ("full_name", "bio", "avatar_url", "timezone")
+
+
+def profile_update(*, user: User, data: dict[str, Any], meta: RequestMeta) -> User:
+    changed = [field for field in PROFILE_EDITABLE if field in data and getattr(user, field) != data[field]]
+    if not changed:
+        return user
+    with transaction.atomic():
+        for field in changed:
+            setattr(user, field, data[field])
+        user.save(update_fields=changed)
+        audit_record(event=EventType.PROFILE_UPDATED, user=user, meta=meta, details={"fields": changed})
+    return user
+
+
+def account_delete(*, user: User, password: str, meta: RequestMeta) -> None:
+    """Deletes the account, its sessions and its tasks; the audit log keeps the event with the email."""
+    if not user.check_password(password):
+        raise ValidationFailed.on("password", "The password is incorrect.")
+    with transaction.atomic():
+        audit_record(
+            event=EventType.ACCOUNT_DELETED, user=None, email=user.email, meta=meta, details={"user_id": str(user.pk)}
+        )
+        user.delete()
+
+
+# Passwords --------------------------------------------------------------------------------------------
+
+
+def password_change(
+    *, user: User, current_password: str, new_password: str, current_session_id: Any, meta: RequestMeta
+) -> None:
+    if not user.check_password(current_password):
+        raise ValidationFailed.on("current_password", "The current password is incorrect.")
+    _validate_password(new_password, user=user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        ended = sessions_end_all(
+            user=user, reason=Session.EndReason.PASSWORD_CHANGED, except_session_id=current_session_id
+        )
+        audit_record(event=EventType.PASSWORD_CHANGED, user=user, meta=meta, details={"sessions_ended": ended})
+
+
+def password_reset_request(*, email: str, meta: RequestMeta) -> None:
+    """Emails a reset link if an active account has this email; says nothing either way."""
+    email = normalize_email(email)
+    user = User.objects.filter(email=email, is_active=True).first()
+    with transaction.atomic():
+        audit_record(
+            event=EventType.PASSWORD_RESET_REQUESTED,
+            user=user,
+            email=email,
+            meta=meta,
+            details={"account_found": user is not None},
+        )
+        if user is None:
+            return
+        uid, token = encode_uid(user), password_reset_tokens.make_token(user)
+        send_after_commit(
+            to=user.email,
+            template="password_reset",
+            context={
+                "user": user,
+                "uid": uid,
+                "token": token,
+                "link": f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}",
+            },
+        )
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: RequestMeta) -> None:
+    user = user_from_uid(uid)
+    if user is None or not user.is_active or not password_reset_tokens.check_token(user, token):
+        raise ValidationFailed.on("token", "This password reset link is invalid, expired or already used.")
+    _validate_password(new_password, user=user, field="new_password")
+    with transaction.atomic():
+        # Lock the row so two confirmations of one link cannot both pass the check above.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.password != user.password:
+            raise ValidationFailed.on("token", "This password reset link is invalid, expired or already used.")
+        locked.set_password(new_password)
+        locked.save(update_fields=["password"])
+        ended = sessions_end_all(user=locked, reason=Session.EndReason.PASSWORD_RESET)
+        audit_record(
+            event=EventType.PASSWORD_RESET_COMPLETED, user=locked, meta=meta, details={"sessions_ended": ended}
+        )
+
+
+# Email verification -----------------------------------------------------------------------------------
+
+
+def _send_verification(*, user: User, meta: RequestMeta) -> None:
+    uid, token = encode_uid(user), email_verification_tokens.make_token(user)
+    send_after_commit(
+        to=user.email,
+        template="verify_email",
+        context={
+            "user": user,
+            "uid": uid,
+            "token": token,
+            "link": f"{settings.FRONTEND_URL}/verify-email?uid={uid}&token={token}",
+        },
+    )
+    audit_record(event=EventType.EMAIL_VERIFICATION_SENT, user=user, meta=meta)
+
+
+def email_verification_resend(*, user: User, meta: RequestMeta) -> None:
+    if user.email_verified:
+        return
+    with transaction.atomic():
+        _send_verification(user=user, meta=meta)
+
+
+def email_verify(*, uid: str, token: str, meta: RequestMeta) -> User:
+    user = user_from_uid(uid)
+    if user is None or not email_verification_tokens.check_token(user, token):
+        raise ValidationFailed.on("token", "This verification link is invalid, expired or already used.")
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(email_verified=True)
+        user.email_verified = True
+        audit_record(event=EventType.EMAIL_VERIFIED, user=user, meta=meta)
+    return user

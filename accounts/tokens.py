@@ -1,0 +1,78 @@
+"""JSON Web Tokens bound to a session.
+
+Both tokens carry the session id (`sid`); the refresh token's `jti` names the one rotation of the session
+it belongs to. Signing and verification (signature, algorithm, expiry, token type) are simplejwt's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from config.errors import TokenInvalid
+
+SESSION_CLAIM = "sid"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access: str
+    refresh: str
+    expires_in: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "access": self.access,
+            "refresh": self.refresh,
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+        }
+
+
+def _stamp(token: Token, *, user_id: str, session_id: str, now: datetime, expires: datetime) -> str:
+    token.set_iat(at_time=now)
+    token.set_exp(from_time=now, lifetime=expires - now)
+    token["user_id"] = user_id
+    token[SESSION_CLAIM] = session_id
+    return str(token)
+
+
+def issue_pair(*, user_id: str, session_id: str, refresh_jti: str, session_expires_at: datetime) -> TokenPair:
+    """Mints an access token and the refresh token `refresh_jti` for a live session."""
+    now = timezone.now()
+    access_lifetime = timedelta(minutes=settings.ACCESS_TOKEN_MINUTES)
+    access_expires = min(now + access_lifetime, session_expires_at)
+    refresh_expires = min(now + timedelta(days=settings.REFRESH_TOKEN_DAYS), session_expires_at)
+    access = AccessToken()
+    refresh = RefreshToken()
+    refresh["jti"] = refresh_jti
+    return TokenPair(
+        access=_stamp(access, user_id=user_id, session_id=session_id, now=now, expires=access_expires),
+        refresh=_stamp(refresh, user_id=user_id, session_id=session_id, now=now, expires=refresh_expires),
+        expires_in=max(0, int((access_expires - now).total_seconds())),
+    )
+
+
+def decode(raw: str | bytes, kind: type[Token]) -> Token:
+    """A verified token of `kind`, or TokenInvalid. Never trusts the token's own `alg` header."""
+    try:
+        token = kind(raw)  # type: ignore[arg-type]
+    except TokenError:
+        raise TokenInvalid() from None
+    if not token.get(SESSION_CLAIM) or not token.get("user_id"):
+        raise TokenInvalid()
+    return token
+
+
+def decode_refresh(raw: str) -> Token:
+    return decode(raw, RefreshToken)
+
+
+def decode_access(raw: str | bytes) -> Token:
+    return decode(raw, AccessToken)

@@ -1,0 +1,25 @@
+from django.urls import path, re_path
+
+from accounts import views
+
+# Every route answers with or without a trailing slash.
+urlpatterns = [
+    re_path(r"^auth/register/?$", views.RegisterView.as_view(), name="auth-register"),
+    re_path(r"^auth/login/?$", views.LoginView.as_view(), name="auth-login"),
+    re_path(r"^auth/refresh/?$", views.RefreshView.as_view(), name="auth-refresh"),
+    re_path(r"^auth/logout/?$", views.LogoutView.as_view(), name="auth-logout"),
+    re_path(r"^auth/logout/all/?$", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    re_path(r"^auth/me/?$", views.MeView.as_view(), name="auth-me"),
+    re_path(r"^auth/password/change/?$", views.PasswordChangeView.as_view(), name="auth-password-change"),
+    re_path(r"^auth/password/reset/?$", views.PasswordResetView.as_view(), name="auth-password-reset"),
+    re_path(
+        r"^auth/password/reset/confirm/?$",
+        views.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
+    re_path(r"^auth/email/verify/?$", views.EmailVerifyView.as_view(), name="auth-email-verify"),
+    re_path(r"^auth/email/resend/?$", views.EmailResendView.as_view(), name="auth-email-resend"),
+    re_path(r"^auth/sessions/?$", views.SessionListView.as_view(), name="auth-sessions"),
+    path("auth/sessions/<uuid:session_id>", views.SessionDetailView.as_view(), name="auth-session-detail"),
+    path("auth/sessions/<uuid:session_id>/", views.SessionDetailView.as_view()),
+]

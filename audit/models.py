@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class EventType(models.TextChoices):
+    REGISTERED = "auth.registered", "Registered"
+    LOGIN_SUCCEEDED = "auth.login_succeeded", "Login succeeded"
+    LOGIN_FAILED = "auth.login_failed", "Login failed"
+    LOCKED_OUT = "auth.locked_out", "Locked out"
+    UNLOCKED = "auth.unlocked", "Unlocked"
+    LOGOUT = "auth.logout", "Logout"
+    LOGOUT_ALL = "auth.logout_all", "Logout all"
+    TOKEN_REFRESHED = "auth.token_refreshed", "Token refreshed"
+    REFRESH_REUSE_DETECTED = "auth.refresh_reuse_detected", "Refresh reuse detected"
+    SESSION_REVOKED = "auth.session_revoked", "Session revoked"
+    PASSWORD_CHANGED = "auth.password_changed", "Password changed"
+    PASSWORD_RESET_REQUESTED = "auth.password_reset_requested", "Password reset requested"
+    PASSWORD_RESET_COMPLETED = "auth.password_reset_completed", "Password reset completed"
+    EMAIL_VERIFICATION_SENT = "auth.email_verification_sent", "Email verification sent"
+    EMAIL_VERIFIED = "auth.email_verified", "Email verified"
+    PROFILE_UPDATED = "account.profile_updated", "Profile updated"
+    ACCOUNT_DELETED = "account.deleted", "Account deleted"
+    USER_DEACTIVATED = "account.deactivated", "User deactivated"
+    USER_ACTIVATED = "account.activated", "User activated"
+    STAFF_CHANGED = "account.staff_changed", "Staff flag changed"
+    TASK_CREATED = "task.created", "Task created"
+    TASK_UPDATED = "task.updated", "Task updated"
+    TASK_DELETED = "task.deleted", "Task deleted"
+    TASK_RESTORED = "task.restored", "Task restored"
+    TASK_BULK = "task.bulk_action", "Bulk action"
+    TASKS_EXPORTED = "task.exported", "Tasks exported"
+
+
+class Event(models.Model):
+    """One entry of the append-only audit log. Nothing updates or deletes it but retention pruning."""
+
+    event = models.CharField(max_length=64, choices=EventType.choices)
+    # Kept (as null) when the user is deleted; `email` remembers who it was.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    email = models.CharField(max_length=254, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="audit_user_created_idx"),
+            models.Index(fields=["event", "-created_at"], name="audit_event_created_idx"),
+            models.Index(fields=["request_id"], name="audit_request_id_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.email or '-'} {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,91 @@
+"""The one exception handler: every error, DRF's, Django's or ours, leaves in the SPEC's shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+from config.errors import ApplicationError, error_body
+from config.logging import request_id_var
+
+logger = logging.getLogger("taskdesk.errors")
+
+DB_RETRY_AFTER_SECONDS = 5
+
+# DRF's own codes, renamed to the SPEC's vocabulary.
+_CODES = {
+    "invalid": "validation_error",
+    "parse_error": "parse_error",
+    "authentication_failed": "token_invalid",
+    "not_authenticated": "not_authenticated",
+    "permission_denied": "permission_denied",
+    "not_found": "not_found",
+    "method_not_allowed": "method_not_allowed",
+    "not_acceptable": "not_acceptable",
+    "unsupported_media_type": "unsupported_media_type",
+    "throttled": "throttled",
+}
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail tree as plain JSON: {field: [messages]}, nested for nested serializers."""
+    if isinstance(detail, dict):
+        return {str(key): _flatten(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [str(item) for item in detail]
+        return [_flatten(item) for item in detail]
+    return [str(detail)]
+
+
+def _json(status: int, code: str, detail: Any, errors: Any = None, headers: dict[str, str] | None = None) -> Response:
+    response = Response(error_body(status, code, detail, request_id_var.get(), errors), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    if isinstance(exc, ApplicationError):
+        return _json(exc.status_code, exc.code, exc.detail, exc.errors, exc.headers)
+    if isinstance(exc, Http404):
+        return _json(404, "not_found", "Not found.")
+    if isinstance(exc, DjangoPermissionDenied):
+        return _json(403, "permission_denied", "You do not have permission to perform this action.")
+    if isinstance(exc, RequestDataTooBig):
+        return _json(413, "payload_too_large", "The request body is too large.")
+    if isinstance(exc, drf.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return _json(400, "validation_error", "Invalid input.", _flatten(detail))
+    if isinstance(exc, drf.APIException):
+        headers: dict[str, str] = {}
+        if isinstance(exc, drf.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
+        detail = exc.detail if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        if isinstance(exc, drf.Throttled):
+            detail = "Too many requests; try again later."
+        return _json(exc.status_code, _CODES.get(code, code), detail, headers=headers)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return _json(
+            503,
+            "service_unavailable",
+            "The service is temporarily unavailable; try again shortly.",
+            headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, DatabaseError):
+        logger.exception("database error")
+    else:
+        logger.exception("unhandled error in %s", context.get("view").__class__.__name__)
+    return _json(500, "server_error", "An unexpected error occurred.")

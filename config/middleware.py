@@ -1,0 +1,103 @@
+"""Cross-cutting HTTP plumbing: request ids, the request log line, body size and database outages."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from config.errors import error_body
+from config.exceptions import DB_RETRY_AFTER_SECONDS
+from config.logging import request_id_var
+
+request_logger = logging.getLogger("taskdesk.request")
+
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def json_error(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(status, code, detail, request_id_var.get()), status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+class RequestIDMiddleware:
+    """Takes a sane `X-Request-ID` from the client or makes one; echoes it and logs one line per request."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            user = getattr(request, "user", None)
+            request_logger.info(
+                "%s %s %s %.1fms user=%s",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                getattr(user, "pk", None) or "-",
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "user_id": str(getattr(user, "pk", "") or ""),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """413 before reading a body whose declared length is over the limit."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return json_error(413, "payload_too_large", f"The request body is larger than {limit} bytes.")
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """503 with Retry-After when the database cannot be reached outside DRF views (admin, health)."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            return json_error(
+                503,
+                "service_unavailable",
+                "The service is temporarily unavailable; try again shortly.",
+                {"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
+            )
+        return None

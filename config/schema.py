@@ -1,0 +1,77 @@
+"""OpenAPI: the shared error shape, and the error responses every operation can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+ErrorSerializer = inline_serializer(
+    name="Error",
+    fields={
+        "detail": serializers.CharField(help_text="A message for humans."),
+        "code": serializers.CharField(help_text="A stable machine-readable code, e.g. not_found."),
+        "request_id": serializers.CharField(help_text="The X-Request-ID of the request."),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()),
+            required=False,
+            help_text="Validation errors by field (code validation_error only).",
+        ),
+    },
+)
+
+_DESCRIPTIONS = {
+    "400": "Invalid input (code validation_error or parse_error).",
+    "401": "Missing, invalid, expired or revoked token (codes not_authenticated, token_invalid).",
+    "403": "Not allowed (code permission_denied).",
+    "404": "Not found, or not yours (code not_found).",
+    "413": "Request body too large (code payload_too_large).",
+    "415": "Body is not JSON (code unsupported_media_type).",
+    "429": "Rate limited (code throttled); see Retry-After.",
+    "503": "Database unavailable (code service_unavailable); see Retry-After.",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Adds the shared error schema and the errors that apply to every operation of its kind."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+                "request_id": {"type": "string"},
+                "errors": {
+                    "type": "object",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "required": ["detail", "code", "request_id"],
+        },
+    )
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            wanted = ["429", "503"]
+            if operation.get("security") != [{}] and {} not in operation.get("security", []):
+                wanted.append("401")
+            if method in {"post", "put", "patch"}:
+                wanted += ["400", "413", "415"]
+            if "{" in path:
+                wanted.append("404")
+            for status in wanted:
+                responses.setdefault(status, {"description": _DESCRIPTIONS[status], "content": ref})
+    return result
+
+
+class SessionTokenAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.SessionTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
