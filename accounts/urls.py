@@ -1,6 +1,8 @@
-from django.urls import path, re_path
+from django.urls import re_path
 
 from accounts import views
+
+UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
 # Every route answers with or without a trailing slash.
 urlpatterns = [
@@ -20,6 +22,7 @@ urlpatterns = [
     re_path(r"^auth/email/verify/?$", views.EmailVerifyView.as_view(), name="auth-email-verify"),
     re_path(r"^auth/email/resend/?$", views.EmailResendView.as_view(), name="auth-email-resend"),
     re_path(r"^auth/sessions/?$", views.SessionListView.as_view(), name="auth-sessions"),
-    path("auth/sessions/<uuid:session_id>", views.SessionDetailView.as_view(), name="auth-session-detail"),
-    path("auth/sessions/<uuid:session_id>/", views.SessionDetailView.as_view()),
+    re_path(
+        rf"^auth/sessions/(?P<session_id>{UUID})/?$", views.SessionDetailView.as_view(), name="auth-session-detail"
+    ),
 ]
