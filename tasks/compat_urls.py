@@ -1,3 +1,14 @@
-from django.urls import URLPattern
+"""`/api/{user_id}/tasks/...`: the task API for SPAs built on user-scoped URLs (403 unless user_id is the caller)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import re_path
+
+from tasks import views
+from tasks.urls import TASK
+
+USER = r"(?P<user_id>[^/]+)"
+
+urlpatterns = [
+    re_path(rf"^{USER}/tasks/?$", views.CompatTaskListView.as_view(), name="compat-task-list"),
+    re_path(rf"^{USER}/tasks/{TASK}/?$", views.CompatTaskDetailView.as_view(), name="compat-task-detail"),
+    re_path(rf"^{USER}/tasks/{TASK}/complete/?$", views.CompatTaskCompleteView.as_view(), name="compat-task-complete"),
+]

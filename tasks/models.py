@@ -1,0 +1,161 @@
+"""Tasks, their trash, and the idempotency records of task creation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 50
+# Ids are bigints: anything larger cannot exist, and must be a 404 rather than an overflow in the driver.
+MAX_ID = 2**63 - 1
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class Priority(models.IntegerChoices):
+    """Stored as a rank so `ORDER BY priority` is low < medium < high < urgent and can use an index."""
+
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+    URGENT = 4, "Urgent"
+
+
+# The API speaks priority names; the database stores ranks.
+PRIORITY_NAME: dict[int, str] = {int(p): p.name.lower() for p in Priority}
+PRIORITY_RANK: dict[str, int] = {name: rank for rank, name in PRIORITY_NAME.items()}
+STATUSES: tuple[str, ...] = tuple(Status.values)
+
+
+class TagListField(models.JSONField):
+    """A JSON list of strings, with a `has_tag` lookup that works on PostgreSQL and SQLite alike."""
+
+
+@TagListField.register_lookup
+class HasTag(models.Lookup):
+    """`tags__has_tag="x"`: the list holds exactly "x".
+
+    PostgreSQL: `tags @> '["x"]'` (jsonb containment). SQLite has no JSON containment, so it asks json_each
+    for an element equal to the string: exact, whatever characters the tag holds, unlike a LIKE on the text.
+    """
+
+    lookup_name = "has_tag"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        # `lhs` is the compiled column reference; the tag itself is a bound parameter.
+        sql = f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value = %s)"  # noqa: S608
+        return sql, (*lhs_params, str(self.rhs))
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} @> %s::jsonb", (*lhs_params, json.dumps([str(self.rhs)]))
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def live(self) -> TaskQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def trashed(self) -> TaskQuerySet:
+        return self.filter(deleted_at__isnull=False)
+
+    def owned_by(self, user: Any) -> TaskQuerySet:
+        return self.filter(owner=user)
+
+
+LIVE = Q(deleted_at__isnull=True)
+TRASHED = Q(deleted_at__isnull=False)
+
+
+class Task(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=MAX_TITLE)
+    description = models.TextField(max_length=MAX_DESCRIPTION, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.MEDIUM)
+    due_at = models.DateTimeField(null=True, blank=True)
+    tags = TagListField(default=list, blank=True)
+    # Set by the services (not auto_now) so seeding and tests can write history, and so an update that
+    # changes nothing does not move them.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Soft delete: set while the task sits in the trash; purge_deleted_tasks removes it after 30 days.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Incremented by every change; the ETag is built from it, and If-Match is checked against it while the
+    # row is locked, so two clients holding the same ETag cannot both write (no lost update).
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = TaskQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Partial indexes over live tasks only: every list query filters `deleted_at IS NULL` and one owner;
+        # the trash has its own small index. Ascending columns serve both directions of each ordering.
+        indexes = [
+            models.Index(fields=["owner", "status"], name="task_owner_status_idx", condition=LIVE),
+            models.Index(fields=["owner", "due_at"], name="task_owner_due_idx", condition=LIVE),
+            models.Index(fields=["owner", "created_at", "id"], name="task_owner_created_idx", condition=LIVE),
+            models.Index(fields=["owner", "priority", "id"], name="task_owner_priority_idx", condition=LIVE),
+            models.Index(fields=["owner", "deleted_at"], name="task_owner_trash_idx", condition=TRASHED),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=STATUSES), name="task_status_valid"),
+            models.CheckConstraint(condition=Q(priority__gte=1, priority__lte=4), name="task_priority_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def etag(self) -> str:
+        """A strong validator: changes whenever the task does (every change increments `version`)."""
+        return f'"{self.pk}-{self.version}"'
+
+    @property
+    def priority_name(self) -> str:
+        return PRIORITY_NAME[self.priority]
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.due_at is not None and self.status != Status.COMPLETED and self.due_at < timezone.now()
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a create sent with an `Idempotency-Key`, replayed to retries for 24 hours.
+
+    The unique constraint on (user, key) settles races: of two concurrent requests with one key, the second
+    insert waits for the first transaction and then fails, and that request replays the stored response.
+    """
+
+    TTL_HOURS = 24
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # SHA-256 of the canonical JSON of the request body: the same key with another body is a conflict.
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(default=0)
+    # The response body exactly as first rendered (text, since jsonb would reorder its keys).
+    response_body = models.TextField(blank=True)
+    etag = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="task_idempotency_user_key_uniq")]
+        indexes = [models.Index(fields=["created_at"], name="task_idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

@@ -1,3 +1,19 @@
-from django.urls import URLPattern
+from django.urls import re_path
 
-urlpatterns: list[URLPattern] = []
+from tasks import views
+
+# Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
+# catch-all 404, and the services answer 404 for the few 19-digit numbers past a bigint.
+TASK = r"(?P<id>[0-9]{1,19})"
+
+urlpatterns = [
+    re_path(r"^tasks/?$", views.TaskListView.as_view(), name="task-list"),
+    re_path(r"^tasks/trash/?$", views.TrashListView.as_view(), name="task-trash"),
+    re_path(r"^tasks/bulk/?$", views.BulkView.as_view(), name="task-bulk"),
+    re_path(r"^tasks/export/?$", views.ExportView.as_view(), name="task-export"),
+    re_path(r"^tasks/stats/?$", views.StatsView.as_view(), name="task-stats"),
+    re_path(rf"^tasks/{TASK}/?$", views.TaskDetailView.as_view(), name="task-detail"),
+    re_path(rf"^tasks/{TASK}/complete/?$", views.TaskCompleteView.as_view(), name="task-complete"),
+    re_path(rf"^tasks/{TASK}/reopen/?$", views.TaskReopenView.as_view(), name="task-reopen"),
+    re_path(rf"^tasks/{TASK}/restore/?$", views.TaskRestoreView.as_view(), name="task-restore"),
+]

@@ -1,0 +1,60 @@
+"""Task reads, always scoped to one owner. Trashed tasks appear only in the trash."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from config.errors import NotFound
+from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Status, Task, TaskQuerySet
+
+# Newest first; the id breaks ties so pages never repeat or skip a task.
+DEFAULT_ORDERING = ("-created_at", "-id")
+
+
+def overdue_q(now: datetime) -> Q:
+    """Due in the past and not completed."""
+    return Q(due_at__lt=now) & ~Q(status=Status.COMPLETED)
+
+
+def task_list_for(*, user: Any) -> TaskQuerySet:
+    return Task.objects.filter(owner=user, deleted_at__isnull=True).order_by(*DEFAULT_ORDERING)
+
+
+def task_trash_for(*, user: Any) -> TaskQuerySet:
+    return Task.objects.filter(owner=user, deleted_at__isnull=False).order_by("-deleted_at", "-id")
+
+
+def task_get_for(*, user: Any, task_id: int) -> Task:
+    """One of the user's live tasks; anything else (another user's, trashed, absent) is the same 404."""
+    if not 0 < task_id <= MAX_ID:
+        raise NotFound("Task not found.")
+    task = task_list_for(user=user).filter(pk=task_id).first()
+    if task is None:
+        raise NotFound("Task not found.")
+    return task
+
+
+def task_stats_for(*, user: Any, now: datetime | None = None) -> dict[str, Any]:
+    """Counts over the user's live tasks, in one aggregate query."""
+    now = now or timezone.now()
+    aggregates: dict[str, Any] = {"total": Count("pk")}
+    for status in STATUSES:
+        aggregates[f"status_{status}"] = Count("pk", filter=Q(status=status))
+    for rank, name in PRIORITY_NAME.items():
+        aggregates[f"priority_{name}"] = Count("pk", filter=Q(priority=rank))
+    aggregates["overdue"] = Count("pk", filter=overdue_q(now))
+    aggregates["completed_last_7_days"] = Count(
+        "pk", filter=Q(status=Status.COMPLETED, completed_at__gte=now - timedelta(days=7))
+    )
+    row = task_list_for(user=user).order_by().aggregate(**aggregates)
+    return {
+        "total": row["total"],
+        "by_status": {status: row[f"status_{status}"] for status in STATUSES},
+        "by_priority": {name: row[f"priority_{name}"] for name in PRIORITY_NAME.values()},
+        "overdue": row["overdue"],
+        "completed_last_7_days": row["completed_last_7_days"],
+    }

@@ -1,0 +1,283 @@
+"""Task shapes: input validation (DRF serializers) and the output representation (plain functions).
+
+The output is built by hand from a row of columns rather than by a ModelSerializer: the list endpoint is
+the product's hot path, and a dict built from a tuple costs a fraction of DRF's per-field machinery. The
+`TaskSerializer` below documents that shape for OpenAPI and is held to it by a test.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tasks.dates import parse_when
+from tasks.models import (
+    MAX_DESCRIPTION,
+    MAX_ID,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    MAX_TITLE,
+    PRIORITY_NAME,
+    PRIORITY_RANK,
+    STATUSES,
+    Task,
+)
+
+PRIORITIES: tuple[str, ...] = tuple(PRIORITY_NAME.values())
+TAG_SEPARATOR = ";"  # joins tags in the CSV export, so it cannot appear inside a tag
+
+# Columns read for the representation, in the order `task_row_to_dict` unpacks them.
+TASK_COLUMNS: tuple[str, ...] = (
+    "id",
+    "owner_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_at",
+    "tags",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)
+TASK_FIELDS: tuple[str, ...] = (
+    "id",
+    "owner",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_at",
+    "tags",
+    "completed_at",
+    "created_at",
+    "updated_at",
+)
+TRASH_COLUMNS = (*TASK_COLUMNS, "deleted_at")
+TRASH_FIELDS = (*TASK_FIELDS, "deleted_at")
+
+
+def iso(value: datetime | None) -> str | None:
+    """The API's timestamp format: ISO 8601 in UTC with a `Z`, as DRF's DateTimeField writes it."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
+    task_id, owner_id, title, description, status, priority, due_at, tags, completed_at, created_at, updated_at = row[
+        :11
+    ]
+    body = {
+        "id": task_id,
+        "owner": str(owner_id),
+        "title": title,
+        "description": description,
+        "status": status,
+        "priority": PRIORITY_NAME[priority],
+        "due_at": iso(due_at),
+        "tags": tags,
+        "completed_at": iso(completed_at),
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+    }
+    if len(row) > 11:
+        body["deleted_at"] = iso(row[11])
+    return body
+
+
+def task_to_dict(task: Task) -> dict[str, Any]:
+    return task_row_to_dict([getattr(task, column) for column in TASK_COLUMNS])
+
+
+# Output shapes, for the schema ----------------------------------------------------------------------------
+
+
+class TaskSerializer(serializers.Serializer[Task]):
+    """A task as the API shows it."""
+
+    id = serializers.IntegerField(read_only=True)
+    owner = serializers.UUIDField(read_only=True, help_text="The owner's user id (always the caller).")
+    title = serializers.CharField(read_only=True, max_length=MAX_TITLE)
+    description = serializers.CharField(read_only=True, max_length=MAX_DESCRIPTION)
+    status = serializers.ChoiceField(choices=STATUSES, read_only=True)
+    priority = serializers.ChoiceField(choices=PRIORITIES, read_only=True)
+    due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH), read_only=True)
+    completed_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Set when completed, cleared when reopened."
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Task) -> dict[str, Any]:
+        return task_to_dict(instance)
+
+
+class TrashedTaskSerializer(TaskSerializer):
+    """A task in the trash: as the API shows it, plus when it was deleted (it is purged 30 days later)."""
+
+    deleted_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Task) -> dict[str, Any]:
+        return task_row_to_dict([getattr(instance, column) for column in TRASH_COLUMNS])
+
+
+class StatsSerializer(serializers.Serializer[Any]):
+    total = serializers.IntegerField()
+    by_status = serializers.DictField(child=serializers.IntegerField(), help_text="Every status, with 0s.")
+    by_priority = serializers.DictField(child=serializers.IntegerField(), help_text="Every priority, with 0s.")
+    overdue = serializers.IntegerField(help_text="Due in the past and not completed.")
+    completed_last_7_days = serializers.IntegerField()
+
+
+class BulkResultSerializer(serializers.Serializer[Any]):
+    updated = serializers.IntegerField(help_text="How many tasks the action applied to (every id given).")
+
+
+# Input ------------------------------------------------------------------------------------------------
+
+
+# A date-time, or a bare date meaning its midnight UTC.
+WHEN_SCHEMA = {
+    "oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}],
+    "example": "2030-01-31T17:00:00Z",
+}
+
+
+@extend_schema_field(WHEN_SCHEMA)
+class WhenField(serializers.Field):  # type: ignore[type-arg]
+    """A timestamp given as an ISO 8601 datetime (naive means UTC) or a date (its midnight, UTC)."""
+
+    default_error_messages = {"invalid": "Enter a valid ISO 8601 date (2030-01-31) or datetime (2030-01-31T17:00:00Z)."}
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            return parse_when(data)[0]
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value: datetime) -> str | None:
+        return iso(value)
+
+
+def _normalise_tag(tag: str) -> str:
+    return " ".join(tag.split())
+
+
+class TagsField(serializers.ListField):
+    """Up to 20 short labels; whitespace is trimmed and collapsed, duplicates dropped (first one kept)."""
+
+    child = serializers.CharField(max_length=MAX_TAG_LENGTH, allow_blank=False)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", MAX_TAGS)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        tags: list[str] = []
+        for tag in super().to_internal_value(data):
+            tag = _normalise_tag(tag)
+            if TAG_SEPARATOR in tag or any(unicodedata.category(ch).startswith("C") for ch in tag):
+                raise serializers.ValidationError(f'A tag cannot contain "{TAG_SEPARATOR}" or control characters.')
+            if tag not in tags:
+                tags.append(tag)
+        return tags
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # null means "no tags"
+        if data is None:
+            return True, []
+        return super().validate_empty_values(data)
+
+
+class _PriorityField(serializers.ChoiceField):
+    """Accepts a priority name; validated data holds the stored rank."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=PRIORITIES, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:  # type: ignore[override]
+        name = super().to_internal_value(data)
+        return PRIORITY_RANK[name]
+
+    def to_representation(self, value: Any) -> str:
+        return PRIORITY_NAME.get(value, value)
+
+
+class _DescriptionField(serializers.CharField):
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        # null means empty
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+
+class TaskWriteSerializer(serializers.Serializer[Any]):
+    """The writable fields of a task. Anything else in the body (id, owner, timestamps, completed_at) is
+    ignored: read-only fields cannot be written."""
+
+    title = serializers.CharField(max_length=MAX_TITLE, help_text="1 to 200 characters.")
+    description = _DescriptionField(
+        max_length=MAX_DESCRIPTION, allow_blank=True, required=False, trim_whitespace=False, allow_null=True
+    )
+    status = serializers.ChoiceField(choices=STATUSES, required=False, help_text="Default pending.")
+    priority = _PriorityField(required=False, help_text="Default medium.")
+    due_at = WhenField(
+        required=False, allow_null=True, help_text="ISO 8601 datetime or date; may be in the past (then overdue)."
+    )
+    tags = TagsField(required=False, help_text="Up to 20 labels of at most 50 characters; no ';'.")
+
+
+class TaskPatchSerializer(TaskWriteSerializer):
+    """Any subset of the writable fields."""
+
+    title = serializers.CharField(max_length=MAX_TITLE, required=False, help_text="1 to 200 characters.")
+
+
+BULK_ACTIONS = ("complete", "reopen", "delete", "restore", "update")
+BULK_FIELDS = ("status", "priority", "due_at", "tags")
+MAX_BULK_IDS = 500
+
+
+class BulkFieldsSerializer(serializers.Serializer[Any]):
+    """What `update` may change in bulk: status, priority, due_at and tags only."""
+
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
+    priority = _PriorityField(required=False)
+    due_at = WhenField(required=False, allow_null=True)
+    tags = TagsField(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            unknown = sorted(str(key) for key in data if key not in BULK_FIELDS)
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: ["Only status, priority, due_at and tags can be changed in bulk."] for key in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class BulkSerializer(serializers.Serializer[Any]):
+    action = serializers.ChoiceField(choices=BULK_ACTIONS)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=MAX_BULK_IDS,
+        help_text="Your task ids (at most 500; duplicates count once). restore wants ids in your trash.",
+    )
+    # A declared field: DRF takes it out of the class body, so it does not shadow Serializer.fields.
+    fields = BulkFieldsSerializer(required=False, help_text="For action update only.")  # type: ignore[assignment]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["action"] == "update" and not attrs.get("fields"):
+            raise serializers.ValidationError({"fields": ["update needs at least one of: " + ", ".join(BULK_FIELDS)]})
+        attrs["ids"] = list(dict.fromkeys(attrs["ids"]))
+        return attrs

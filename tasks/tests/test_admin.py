@@ -1,0 +1,90 @@
+"""The tasks admin: list with owner, status, priority, due date; filters including the trash; search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User
+from tasks.models import Task
+from tasks.tests.factories import TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = f"/{settings.ADMIN_URL}tasks/task/"
+
+
+@pytest.fixture
+def admin_client_(db: Any) -> Client:
+    admin = User.objects.create_superuser("root@example.com", "a long root passphrase")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def rows(user: Any, outsider: Any) -> None:
+    TaskFactory(owner=user, title="Live one", due_at=timezone.now())
+    TaskFactory(owner=outsider, title="Binned one", deleted_at=timezone.now())
+
+
+def test_the_changelist_shows_owner_status_priority_and_due_date(admin_client_: Client, rows: None) -> None:
+    response = admin_client_.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    for text in ("Live one", "Binned one", "owner@example.com", "Pending", "Medium", "Due at", "In the trash"):
+        assert text in html
+
+
+@pytest.mark.parametrize(
+    ("query", "shown", "hidden"), [("trash=trash", "Binned one", "Live one"), ("trash=live", "Live one", "Binned one")]
+)
+def test_the_trash_filter(admin_client_: Client, rows: None, query: str, shown: str, hidden: str) -> None:
+    html = admin_client_.get(f"{URL}?{query}").content.decode()
+    assert shown in html
+    assert hidden not in html
+
+
+def test_search_by_title_or_owner_email(admin_client_: Client, rows: None) -> None:
+    assert "Binned one" in admin_client_.get(f"{URL}?q=outsider@").content.decode()
+    assert "Live one" not in admin_client_.get(f"{URL}?q=binned").content.decode()
+
+
+def test_trash_and_restore_actions(admin_client_: Client, user: Any) -> None:
+    task = TaskFactory(owner=user)
+    admin_client_.post(URL, {"action": "move_to_trash", "_selected_action": [task.pk]})
+    task.refresh_from_db()
+    assert task.deleted_at is not None and task.version == 2
+    admin_client_.post(URL, {"action": "restore_from_trash", "_selected_action": [task.pk]})
+    task.refresh_from_db()
+    assert task.deleted_at is None and task.version == 3
+
+
+def test_editing_in_the_admin_moves_the_etag_and_keeps_completed_at_consistent(
+    admin_client_: Client, user: Any
+) -> None:
+    task = TaskFactory(owner=user)
+    response = admin_client_.post(
+        f"{URL}{task.pk}/change/",
+        {
+            "owner": str(user.pk),
+            "title": "Edited",
+            "description": "",
+            "status": "completed",
+            "priority": "4",
+            "tags": "[]",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task = Task.objects.get(pk=task.pk)
+    assert (task.title, task.version, task.priority) == ("Edited", 2, 4)
+    assert task.completed_at is not None
+
+
+def test_the_change_page_opens(admin_client_: Client, user: Any) -> None:
+    task = TaskFactory(owner=user)
+    assert admin_client_.get(f"{URL}{task.pk}/change/").status_code == 200

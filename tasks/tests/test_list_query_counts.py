@@ -1,0 +1,114 @@
+"""Query counts of the task endpoints, pinned: the list costs the same for a page of 1 and a page of 100.
+
+Every authenticated request starts with one query: the session, joined to its user (accounts).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from tasks.tests.factories import TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+# GET /api/v1/tasks/:
+#   1. the session and its user (authentication)
+#   2. SELECT COUNT(*) of the caller's live tasks matching the filters (pagination)
+#   3. SELECT of the page's columns, tags included (a JSON column: no per-task or prefetch query)
+LIST_QUERIES = 3
+
+
+@pytest.fixture
+def many_tasks(user: Any) -> None:
+    TaskFactory.create_batch(
+        120,
+        owner=user,
+        tags=["home", "errand"],
+        description="with a description",
+        due_at=timezone.now() + timedelta(days=3),
+    )
+
+
+@pytest.mark.parametrize("page_size", [1, 100])
+def test_the_list_costs_the_same_queries_for_a_page_of_1_and_of_100(
+    owner_client: Any, many_tasks: None, page_size: int, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(LIST_QUERIES):
+        response = owner_client.get(f"/api/v1/tasks/?page_size={page_size}")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == page_size
+    assert response.json()["results"][0]["tags"] == ["home", "errand"]
+
+
+def test_filters_search_and_ordering_add_no_query(
+    owner_client: Any, many_tasks: None, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(LIST_QUERIES):
+        response = owner_client.get(
+            "/api/v1/tasks/?page_size=100&status=pending&priority=medium&tag=home&search=desc&overdue=false"
+            "&due_after=2000-01-01&ordering=-priority,due_at"
+        )
+    assert response.status_code == 200
+    assert response.json()["count"] == 120
+
+
+def test_the_trash_costs_the_same_queries_as_the_list(
+    owner_client: Any, user: Any, django_assert_num_queries: Any
+) -> None:
+    TaskFactory.create_batch(30, owner=user, deleted_at=timezone.now())
+    with django_assert_num_queries(LIST_QUERIES):
+        response = owner_client.get("/api/v1/tasks/trash/?page_size=100")
+    assert response.json()["count"] == 30
+
+
+def test_reading_one_task_is_one_query_after_authentication(
+    owner_client: Any, task: Any, django_assert_num_queries: Any
+) -> None:
+    # 1. session  2. the task
+    with django_assert_num_queries(2):
+        assert owner_client.get(f"/api/v1/tasks/{task.id}").status_code == 200
+
+
+def test_stats_are_one_aggregate_query(owner_client: Any, many_tasks: None, django_assert_num_queries: Any) -> None:
+    # 1. session  2. one SELECT of every count
+    with django_assert_num_queries(2):
+        assert owner_client.get("/api/v1/tasks/stats/").json()["total"] == 120
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("patch", "/api/v1/tasks/{id}", {"title": "Renamed"}),
+        ("put", "/api/v1/tasks/{id}", {"title": "Replaced"}),
+        ("post", "/api/v1/tasks/{id}/complete", None),
+        ("delete", "/api/v1/tasks/{id}", None),
+    ],
+)
+def test_a_change_to_one_task_is_bounded(
+    owner_client: Any, task: Any, method: str, path: str, body: Any, django_assert_num_queries: Any
+) -> None:
+    # 1. session  2. SAVEPOINT (the test's transaction encloses the service's)  3. SELECT ... FOR UPDATE
+    # 4. UPDATE  5. INSERT of the audit event  6. RELEASE SAVEPOINT
+    with django_assert_num_queries(6):
+        response = getattr(owner_client, method)(path.format(id=task.id), body, format="json")
+    assert response.status_code in (200, 204)
+
+
+def test_creating_is_bounded(owner_client: Any, django_assert_num_queries: Any) -> None:
+    # 1. session  2. SAVEPOINT  3. INSERT task  4. INSERT audit event  5. RELEASE SAVEPOINT
+    with django_assert_num_queries(5):
+        assert owner_client.post("/api/v1/tasks/", {"title": "New"}, format="json").status_code == 201
+
+
+def test_a_bulk_action_is_bounded_whatever_the_number_of_ids(
+    owner_client: Any, user: Any, django_assert_num_queries: Any
+) -> None:
+    ids = [t.id for t in TaskFactory.create_batch(200, owner=user)]
+    # 1. session  2. SAVEPOINT  3. SELECT ... FOR UPDATE of the ids  4. one UPDATE  5. audit  6. RELEASE
+    with django_assert_num_queries(6):
+        response = owner_client.post("/api/v1/tasks/bulk/", {"action": "complete", "ids": ids}, format="json")
+    assert response.json() == {"updated": 200}
