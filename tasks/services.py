@@ -266,7 +266,7 @@ def task_create_idempotent(
         record.status_code = 201
         record.response_body = json.dumps(render(task), ensure_ascii=False, separators=(",", ":"))
         record.etag = task.etag
-        record.save()
+        record.save(update_fields=["fingerprint", "created_at", "status_code", "response_body", "etag"])
     return StoredResponse(record.status_code, record.response_body, record.etag, replayed=False)
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -29,7 +28,7 @@ from audit.context import RequestMeta
 from config.errors import ValidationFailed
 from config.schema import ErrorSerializer
 from tasks import selectors, services
-from tasks.filters import TaskFilter
+from tasks.filters import TaskFilter, TaskFilterBackend
 from tasks.models import Task
 from tasks.serializers import (
     TAG_SEPARATOR,
@@ -135,7 +134,7 @@ class IsPathUser(BasePermission):
 
 class TaskListView(GenericAPIView[Task]):
     schema = TaskSchema()
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
     serializer_class = TaskSerializer
     queryset = Task.objects.none()  # for the schema; requests use get_queryset
@@ -430,7 +429,7 @@ _EXPORTS = {
 
 class ExportView(GenericAPIView[Task]):
     schema = TaskSchema()
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
     pagination_class = None
     serializer_class = TaskSerializer
