@@ -48,8 +48,7 @@ class WhenFormField(forms.Field):
     }
 )
 class DueFilter(df.Filter):
-    """`due_before`/`due_after`, both inclusive. A bare date is a whole day (UTC): `due_before=2030-01-31` keeps
-    tasks due by the end of that day, `due_after=2030-01-31` those due from its start."""
+    """`due_before`/`due_after`, both inclusive; a bare date is a whole day (UTC), as the schema says."""
 
     field_class = WhenFormField
 
@@ -126,7 +125,8 @@ class ChoicesFilter(df.MultipleChoiceFilter):
     field_class = ChoicesFormField
 
 
-# Filter functions (not FilterSet methods: a callable needs no `parent`, so the shallow copies above work).
+# Filter functions rather than FilterSet methods: a callable needs no `parent`, which lets TaskFilter copy its
+# filters shallowly (see TaskFilter.__init__).
 
 
 def _filter_status(qs: TaskQuerySet, name: str, value: list[str]) -> TaskQuerySet:

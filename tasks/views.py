@@ -70,7 +70,18 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "with another body is 409 idempotency_conflict.",
 )
 ETAG = OpenApiParameter(
-    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True, description="The task's current version."
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200], description="The task's current version."
+)
+ETAG_CREATED = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[201], description="The new task's version."
+)
+REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[201],
+    enum=["true"],
+    description="Present on a replay of the first response to this Idempotency-Key.",
 )
 EXPORT_FORMAT = OpenApiParameter(
     "format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"], default="json", description="File type."
@@ -157,7 +168,7 @@ class TaskListView(GenericAPIView[Task]):
     @extend_schema(
         summary="Create a task",
         request=TaskWriteSerializer,
-        parameters=[IDEMPOTENCY_KEY, ETAG],
+        parameters=[IDEMPOTENCY_KEY, ETAG_CREATED, REPLAYED],
         responses={
             201: TaskSerializer,
             409: OpenApiResponse(

@@ -230,3 +230,17 @@ def test_the_largest_dates_are_not_an_error(owner_client: Any, dataset: None) ->
     assert owner_client.get("/api/v1/tasks/?due_before=9999-12-31").json()["count"] == 4
     assert owner_client.get("/api/v1/tasks/?due_after=0001-01-01").json()["count"] == 4
     assert owner_client.get("/api/v1/tasks/?due_after=0001-01-01T00:00:00%2B14:00").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "tag", ['say "hi"', "50%", "under_score", "o'clock", "back\\slash", "ünïcödé", "emoji 🎉", "[x]"]
+)
+def test_the_tag_filter_matches_exactly_whatever_the_characters(client_for: Any, user: Any, tag: str) -> None:
+    client = client_for(user)
+    wanted = client.post("/api/v1/tasks/", {"title": "wanted", "tags": ["other", tag]}, format="json").json()
+    client.post(
+        "/api/v1/tasks/", {"title": "near miss", "tags": [tag + "x", "x" + tag, tag.upper() + "!"]}, format="json"
+    )
+    response = client.get("/api/v1/tasks/", {"tag": tag})
+    assert [t["id"] for t in response.json()["results"]] == [wanted["id"]]
+    assert wanted["tags"] == ["other", tag]
