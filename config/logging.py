@@ -19,6 +19,17 @@ class RequestIDFilter(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """The plain text line, with CR and LF in the message escaped, so a `%0A` in a URL cannot forge a line.
+
+    Tracebacks stay multi-line: they come from our own code, not from the client.
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = record.message.replace("\r", "\\r").replace("\n", "\\n")
+        return super().formatMessage(record)
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line; user-supplied strings are escaped, so they cannot forge a line."""
 
