@@ -21,7 +21,7 @@ from drf_spectacular.utils import extend_schema_field
 from tasks.dates import parse_when
 from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, STATUSES, Task, TaskQuerySet
 from tasks.selectors import overdue_q
-from tasks.serializers import WHEN_SCHEMA
+from tasks.serializers import WHEN_SCHEMA, normalise_tag
 
 ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title")
 MAX_SEARCH_LENGTH = 200
@@ -138,7 +138,7 @@ def _filter_priority(qs: TaskQuerySet, name: str, value: list[str]) -> TaskQuery
 
 
 def _filter_tag(qs: TaskQuerySet, name: str, value: str) -> TaskQuerySet:
-    return qs.filter(tags__has_tag=" ".join(value.split()))
+    return qs.filter(tags__has_tag=normalise_tag(value))
 
 
 def _filter_overdue(qs: TaskQuerySet, name: str, value: bool) -> TaskQuerySet:

@@ -15,6 +15,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tasks.dates import MESSAGE as WHEN_MESSAGE
 from tasks.dates import parse_when
 from tasks.models import (
     MAX_DESCRIPTION,
@@ -71,7 +72,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
-    task_id, owner_id, title, description, status, priority, due_at, tags, completed_at, created_at, updated_at = row[
+    (task_id, owner_id, title, description, status, priority, due_at, tags, completed_at, created_at, updated_at) = row[
         :11
     ]
     body = {
@@ -155,7 +156,7 @@ WHEN_SCHEMA = {
 class WhenField(serializers.Field):  # type: ignore[type-arg]
     """A timestamp given as an ISO 8601 datetime (naive means UTC) or a date (its midnight, UTC)."""
 
-    default_error_messages = {"invalid": "Enter a valid ISO 8601 date (2030-01-31) or datetime (2030-01-31T17:00:00Z)."}
+    default_error_messages = {"invalid": WHEN_MESSAGE}
 
     def to_internal_value(self, data: Any) -> datetime:
         try:
@@ -167,7 +168,8 @@ class WhenField(serializers.Field):  # type: ignore[type-arg]
         return iso(value)
 
 
-def _normalise_tag(tag: str) -> str:
+def normalise_tag(tag: str) -> str:
+    """Trimmed, with inner runs of whitespace collapsed to one space (tags and the tag filter alike)."""
     return " ".join(tag.split())
 
 
@@ -184,8 +186,8 @@ class TagsField(serializers.ListField):
     def to_internal_value(self, data: Any) -> list[str]:
         tags: list[str] = []
         for tag in super().to_internal_value(data):
-            tag = _normalise_tag(tag)
-            if TAG_SEPARATOR in tag or any(unicodedata.category(ch).startswith("C") for ch in tag):
+            tag = normalise_tag(tag)
+            if TAG_SEPARATOR in tag or any(unicodedata.category(ch) == "Cc" for ch in tag):
                 raise serializers.ValidationError(f'A tag cannot contain "{TAG_SEPARATOR}" or control characters.')
             if tag not in tags:
                 tags.append(tag)

@@ -344,3 +344,10 @@ def test_models_keep_status_and_priority_valid(user: Any) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         TaskFactory(owner=user, status="archived")
     assert TaskFactory(owner=user, status=Status.COMPLETED).completed_at is not None
+
+
+def test_tags_keep_emoji_sequences_and_collapse_whitespace(owner_client: Any) -> None:
+    family = "fam \U0001f468\u200d\U0001f469\u200d\U0001f467"
+    body = owner_client.post("/api/v1/tasks/", {"title": "t", "tags": [family, " two\t words "]}, format="json").json()
+    assert body["tags"] == [family, "two words"]
+    assert owner_client.get("/api/v1/tasks/", {"tag": "two   words"}).json()["count"] == 1
