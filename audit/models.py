@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -58,3 +60,17 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.email or '-'} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only: an entry is written once. Deleting a user nulls `user` through the ORM's
+        # on_delete update and retention pruning deletes by queryset; neither goes through here.
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events cannot be changed once recorded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("Audit events cannot be deleted one by one; retention is `prune_audit`.")
+
+
+class AppendOnlyError(Exception):
+    """Raised by any attempt to change or delete a recorded audit event."""

@@ -1,18 +1,62 @@
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from django.utils import timezone
 
-from audit.context import SYSTEM, RequestMeta
+from audit.context import SYSTEM, USER_AGENT_MAX, RequestMeta
 from audit.models import Event, EventType
 
-# Keys that must never reach the log, whatever a caller passes in `details`.
-_SECRET_KEYS = {"password", "new_password", "current_password", "token", "access", "refresh", "authorization"}
+# Keys that must never reach the log, whatever a caller passes in `details`: exact names, and fragments
+# that mark a secret wherever they appear in a key (`new_password`, `refresh_token`, `reset_link`, ...).
+_SECRET_KEYS = {"access", "refresh"}
+_SECRET_KEY_FRAGMENTS = ("password", "passwd", "token", "secret", "authorization", "cookie", "api_key", "link")
+# Values that are credentials whatever their key: anything holding a JWT (three base64url parts, the first
+# a JSON header: `eyJ`), or a whole Authorization header value.
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
+_AUTHORIZATION = re.compile(r"\s*bearer\s+\S+\s*", re.IGNORECASE)
+REDACTED = "[redacted]"
+TRUNCATED = "[truncated]"
+# Details are a small JSON object: deeper structures are cut rather than stored.
+_MAX_DEPTH = 4
 
 
-def _scrub(details: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in details.items() if key.lower() not in _SECRET_KEYS}
+def _is_secret_key(key: str) -> bool:
+    name = key.lower().replace("-", "_")
+    return name in _SECRET_KEYS or any(fragment in name for fragment in _SECRET_KEY_FRAGMENTS)
+
+
+def _clean_text(value: str, limit: int | None = None) -> str:
+    # PostgreSQL refuses NUL in text and in jsonb; a stray one must not turn an audited change into a 500.
+    value = value.replace("\x00", "")
+    return value[:limit] if limit is not None else value
+
+
+def _scrub(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, dict):
+        if depth >= _MAX_DEPTH:
+            return TRUNCATED
+        return {
+            _clean_text(str(key)): _scrub(item, depth + 1)
+            for key, item in value.items()
+            if not _is_secret_key(str(key))
+        }
+    if isinstance(value, (list, tuple, set, frozenset)):
+        if depth >= _MAX_DEPTH:
+            return TRUNCATED
+        return [_scrub(item, depth + 1) for item in value]
+    if isinstance(value, str):
+        if _JWT.search(value) or _AUTHORIZATION.fullmatch(value):
+            return REDACTED
+        return _clean_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and Infinity are not JSON, and jsonb refuses them
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    # UUIDs, datetimes, Decimals...: their text, which is what the JSON column would hold anyway.
+    return _clean_text(str(value))
 
 
 def audit_record(
@@ -23,15 +67,21 @@ def audit_record(
     meta: RequestMeta | None = None,
     details: dict[str, Any] | None = None,
 ) -> Event:
-    """Appends one event. Call it inside the transaction of the change, so both commit or neither."""
+    """Appends one event. Call it inside the transaction of the change, so both commit or neither.
+
+    Strings are stored as data, never interpreted: the API answers them as JSON and the admin escapes
+    them. `details` loses any key that names a secret and any value that looks like a token.
+    """
     meta = meta or SYSTEM
+    email = email or (getattr(user, "email", "") if user is not None else "")
     return Event.objects.create(
         event=event,
+        # An anonymous user has no row to point at; the email still says who it was.
         user=user if user is not None and getattr(user, "pk", None) else None,
-        email=email or (getattr(user, "email", "") if user is not None else ""),
-        ip_address=meta.ip_address,
-        user_agent=meta.user_agent,
-        request_id=meta.request_id,
+        email=_clean_text(email or "", 254),
+        ip_address=meta.ip_address or None,
+        user_agent=_clean_text(meta.user_agent or "", USER_AGENT_MAX),
+        request_id=_clean_text(meta.request_id or "", 128),
         created_at=timezone.now(),
-        details=_scrub(details or {}),
+        details=_scrub(dict(details or {})),
     )
