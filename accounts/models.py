@@ -3,11 +3,16 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import bcrypt
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone as dj_timezone
 
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "timezone")
+
+# Django's BCryptPasswordHasher prefix, and the most of a password that bcrypt ever looked at.
+_LEGACY_BCRYPT = "bcrypt"
+_BCRYPT_MAX_BYTES = 72
 
 
 def normalize_email(email: str) -> str:
@@ -64,6 +69,39 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every write path (admin, shell, factories, staff edits) stores the normalised address, so the unique
+        # index on `email` is a case-insensitive one and login (which normalises) finds the account.
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def check_password(self, raw_password: str | None) -> bool:
+        """Django's check (legacy hashes verify and are upgraded to Argon2), plus long passwords on bcrypt.
+
+        The legacy `bcrypt$` hashes were made by libraries that silently used only the first 72 bytes of the
+        password; bcrypt 5 refuses such a password with ValueError instead (a 500 at login). Verify them as
+        they were made, then rehash the whole password with Argon2, which truncates nothing.
+        """
+        encoded = self.password or ""
+        if raw_password is not None and encoded.startswith(f"{_LEGACY_BCRYPT}$"):
+            secret = raw_password.encode()
+            if len(secret) > _BCRYPT_MAX_BYTES:
+                try:
+                    matches = bcrypt.checkpw(secret[:_BCRYPT_MAX_BYTES], encoded[len(_LEGACY_BCRYPT) + 1 :].encode())
+                except ValueError:  # a mangled hash verifies nothing
+                    return False
+                if not matches:
+                    return False
+                self.set_password(raw_password)
+                self._password = None
+                self.save(update_fields=["password"])
+                return True
+        try:
+            return super().check_password(raw_password)
+        except ValueError:
+            # A stored hash its hasher cannot read (a mangled import, say) verifies nothing; never a 500.
+            return False
 
     @property
     def profile_completion(self) -> int:

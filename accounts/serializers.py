@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 import zoneinfo
 from typing import Any
 
@@ -9,7 +10,38 @@ from accounts.models import Session, User
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 
-PASSWORD_FIELD = {"write_only": True, "trim_whitespace": False, "max_length": 4096}
+PASSWORD_FIELD: dict[str, Any] = {"write_only": True, "trim_whitespace": False, "max_length": 4096}
+
+
+class _StringOnly:
+    """Input must be a JSON string: DRF's CharField would take the number 123 as "123"."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid")  # type: ignore[attr-defined]
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class Text(_StringOnly, serializers.CharField):
+    pass
+
+
+def single_line(value: str) -> None:
+    """A name is one line of text: no newlines or other control characters.
+
+    Names are rendered into emails, including the verification email a stranger can have sent to any
+    address by signing up with it; a multi-line "name" would let them lay out text of their own there.
+    """
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise serializers.ValidationError("Must be a single line of text, without control characters.")
+
+
+class Email(_StringOnly, serializers.EmailField):
+    pass
+
+
+class Url(_StringOnly, serializers.URLField):
+    pass
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -37,10 +69,10 @@ class UserSerializer(serializers.ModelSerializer[User]):
 class ProfileUpdateSerializer(serializers.Serializer[Any]):
     """The only fields a user may change on themselves; anything else in the body is ignored."""
 
-    full_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    bio = serializers.CharField(max_length=2000, allow_blank=True, required=False, trim_whitespace=False)
-    avatar_url = serializers.URLField(max_length=500, allow_blank=True, required=False)
-    timezone = serializers.CharField(max_length=64, allow_blank=True, required=False)
+    full_name = Text(max_length=150, allow_blank=True, required=False, validators=[single_line])
+    bio = Text(max_length=2000, allow_blank=True, required=False, trim_whitespace=False)
+    avatar_url = Url(max_length=500, allow_blank=True, required=False)
+    timezone = Text(max_length=64, allow_blank=True, required=False)
 
     def validate_timezone(self, value: str) -> str:
         if value and value not in _TIMEZONES:
@@ -49,22 +81,22 @@ class ProfileUpdateSerializer(serializers.Serializer[Any]):
 
 
 class RegisterSerializer(serializers.Serializer[Any]):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(**PASSWORD_FIELD)
-    full_name = serializers.CharField(max_length=150, allow_blank=True, required=False, default="")
+    email = Email(max_length=254)
+    password = Text(**PASSWORD_FIELD)
+    full_name = Text(max_length=150, allow_blank=True, required=False, default="", validators=[single_line])
 
 
 class LoginSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField(max_length=254)
-    password = serializers.CharField(**PASSWORD_FIELD)
+    email = Text(max_length=254)
+    password = Text(**PASSWORD_FIELD)
 
 
 class RefreshSerializer(serializers.Serializer[Any]):
-    refresh = serializers.CharField(max_length=4096)
+    refresh = Text(max_length=4096)
 
 
 class LogoutSerializer(serializers.Serializer[Any]):
-    refresh = serializers.CharField(max_length=4096, required=False)
+    refresh = Text(max_length=4096, required=False)
 
 
 class TokenPairSerializer(serializers.Serializer[Any]):
@@ -79,25 +111,25 @@ class AuthResponseSerializer(TokenPairSerializer):
 
 
 class PasswordSerializer(serializers.Serializer[Any]):
-    password = serializers.CharField(**PASSWORD_FIELD)
+    password = Text(**PASSWORD_FIELD)
 
 
 class PasswordChangeSerializer(serializers.Serializer[Any]):
-    current_password = serializers.CharField(**PASSWORD_FIELD)
-    new_password = serializers.CharField(**PASSWORD_FIELD)
+    current_password = Text(**PASSWORD_FIELD)
+    new_password = Text(**PASSWORD_FIELD)
 
 
 class PasswordResetSerializer(serializers.Serializer[Any]):
-    email = serializers.EmailField(max_length=254)
+    email = Email(max_length=254)
 
 
 class UidTokenSerializer(serializers.Serializer[Any]):
-    uid = serializers.CharField(max_length=200)
-    token = serializers.CharField(max_length=200)
+    uid = Text(max_length=200)
+    token = Text(max_length=200)
 
 
 class PasswordResetConfirmSerializer(UidTokenSerializer):
-    new_password = serializers.CharField(**PASSWORD_FIELD)
+    new_password = Text(**PASSWORD_FIELD)
 
 
 class SessionSerializer(serializers.ModelSerializer[Session]):
@@ -110,3 +142,22 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 
     def get_current(self, session: Session) -> bool:
         return str(session.pk) == str(self.context.get("current_session_id"))
+
+
+# Staff user management ----------------------------------------------------------------------------------
+
+
+class StaffUserUpdateSerializer(ProfileUpdateSerializer):
+    """What staff may change on a user; anything else in the body (email, password, id, ...) is ignored."""
+
+    is_active = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)
+    email_verified = serializers.BooleanField(required=False)
+
+
+class UnlockResultSerializer(serializers.Serializer[Any]):
+    attempts_cleared = serializers.IntegerField(help_text="Failed-login records forgotten (0: nothing was locked).")
+
+
+class SessionsRevokeResultSerializer(serializers.Serializer[Any]):
+    sessions_ended = serializers.IntegerField(help_text="Live sessions that were ended.")

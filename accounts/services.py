@@ -9,10 +9,12 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from rest_framework_simplejwt.tokens import Token
 
+from accounts import lockout
 from accounts.emails import send_after_commit
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
 from accounts.models import Session, User, normalize_email
@@ -20,7 +22,7 @@ from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestMeta
 from audit.models import EventType
 from audit.services import audit_record
-from config.errors import Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+from config.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
 
 
 def _new_jti() -> str:
@@ -119,18 +121,39 @@ def user_register(*, email: str, password: str, full_name: str = "", meta: Reque
     return candidate, pair
 
 
-def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestMeta) -> tuple[User, TokenPair]:
-    """Checks the credentials (through the lockout) and opens a session.
+def _record_refused_while_locked(*, email: str, meta: RequestMeta) -> None:
+    # Hammering a locked account leaves a trace, though the attempt changes nothing else.
+    with transaction.atomic():
+        known = User.objects.filter(email=email).first()
+        audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta, details={"reason": "locked"})
 
-    The same 401 answers an unknown email, a wrong password and an inactive account.
+
+def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestMeta) -> tuple[User, TokenPair]:
+    """Checks the lockout, then the credentials, and opens a session.
+
+    The same 401 answers an unknown email, a wrong password and an inactive account. An account locked
+    for this client address is refused before its password is checked (429 `account_locked`, even for the
+    right password); the failure that engages the lock is still a 401. See accounts/lockout.py.
     """
     email = normalize_email(email)
+    lockout.answered_by_service(request)
+    state = lockout.lock_state(request=request, email=email)
+    if state.locked:
+        _record_refused_while_locked(email=email, meta=meta)
+        raise AccountLocked(retry_after=state.retry_after)
     user = authenticate(request, username=email, password=password)
     if user is None:
+        if lockout.refused_while_locked(request):
+            # Another attempt engaged the lock between our check and the password check.
+            _record_refused_while_locked(email=email, meta=meta)
+            raise AccountLocked(retry_after=lockout.lock_state(request=request, email=email).retry_after)
         with transaction.atomic():
             known = User.objects.filter(email=email).first()
             audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta)
+            if lockout.failure_engaged_lock(request):
+                lockout.record_locked_out(request=request, email=email)
         raise InvalidCredentials()
+    lockout.clear_for_address(request=request, email=email)
     with transaction.atomic():
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
@@ -151,7 +174,8 @@ def token_refresh(*, raw_refresh: str, meta: RequestMeta) -> TokenPair:
     reused = False
     with transaction.atomic():
         session = (
-            Session.objects.select_for_update()
+            # of=("self",): lock the session row only; its user row stays free for logins and profile edits.
+            Session.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(pk=token[SESSION_CLAIM], user_id=token["user_id"])
             .first()
@@ -196,8 +220,14 @@ def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: Reques
     if session_id:
         ids.add(str(session_id))
     if raw_refresh:
-        token = decode_refresh(raw_refresh)
-        if str(token["user_id"]) == str(user.pk):
+        # A refresh token that does not verify (expired, forged, garbage) names no session we can trust; it
+        # must not stop the session of the access token from ending (it used to answer 401 and end nothing).
+        token: Token | None
+        try:
+            token = decode_refresh(raw_refresh)
+        except TokenInvalid:
+            token = None
+        if token is not None and str(token["user_id"]) == str(user.pk):
             ids.add(str(token[SESSION_CLAIM]))
     with transaction.atomic():
         for session in Session.objects.filter(pk__in=ids, user=user, ended_at__isnull=True):
@@ -335,3 +365,134 @@ def email_verify(*, uid: str, token: str, meta: RequestMeta) -> User:
         user.email_verified = True
         audit_record(event=EventType.EMAIL_VERIFIED, user=user, meta=meta)
     return user
+
+
+# Staff user management ----------------------------------------------------------------------------------
+# Used by the staff API (/api/v1/users/), the admin's user pages and actions, and the commands, so each door
+# ends sessions and records the same events. `actor` is the staff user acting, or None for a command.
+
+STAFF_EDITABLE = ("full_name", "bio", "avatar_url", "timezone", "is_active", "is_staff", "email_verified")
+
+
+def _by(actor: User | None) -> dict[str, Any]:
+    if actor is None:
+        return {"by": "system"}
+    return {"by": actor.email, "by_id": str(actor.pk)}
+
+
+def _refuse_self_lockout(*, actor: User | None, user: User, data: dict[str, Any]) -> None:
+    """Staff cannot take away their own access: the console would lock its last door behind them."""
+    if actor is None or actor.pk != user.pk:
+        return
+    errors: dict[str, list[str]] = {}
+    if data.get("is_active") is False:
+        errors["is_active"] = ["You cannot deactivate your own account."]
+    if data.get("is_staff") is False:
+        errors["is_staff"] = ["You cannot remove your own staff status."]
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any], meta: RequestMeta) -> User:
+    """Changes the staff-editable fields given in `data` (others are ignored).
+
+    Deactivation ends every session of the user at once (their tokens fail on the next request) and records
+    USER_DEACTIVATED; reactivation records USER_ACTIVATED; a staff flag change records STAFF_CHANGED; profile
+    fields and `email_verified` record PROFILE_UPDATED.
+    """
+    data = {field: data[field] for field in STAFF_EDITABLE if field in data}
+    _refuse_self_lockout(actor=actor, user=user, data=data)
+    with transaction.atomic():
+        # The row lock orders concurrent staff edits of one user, so each event matches a real change.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        changed = [field for field in STAFF_EDITABLE if field in data and getattr(locked, field) != data[field]]
+        if not changed:
+            return locked
+        for field in changed:
+            setattr(locked, field, data[field])
+        locked.save(update_fields=changed)
+        by = _by(actor)
+        if "is_active" in changed:
+            if locked.is_active:
+                audit_record(event=EventType.USER_ACTIVATED, user=locked, meta=meta, details=by)
+            else:
+                ended = sessions_end_all(user=locked, reason=Session.EndReason.DEACTIVATED)
+                audit_record(
+                    event=EventType.USER_DEACTIVATED, user=locked, meta=meta, details={**by, "sessions_ended": ended}
+                )
+        if "is_staff" in changed:
+            audit_record(
+                event=EventType.STAFF_CHANGED, user=locked, meta=meta, details={**by, "is_staff": locked.is_staff}
+            )
+        profile = [field for field in changed if field not in {"is_active", "is_staff"}]
+        if profile:
+            audit_record(event=EventType.PROFILE_UPDATED, user=locked, meta=meta, details={**by, "fields": profile})
+    return locked
+
+
+def user_set_active(*, actor: User | None, user: User, is_active: bool, meta: RequestMeta) -> User:
+    return user_update_by_staff(actor=actor, user=user, data={"is_active": is_active}, meta=meta)
+
+
+def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -> None:
+    """Deletes the user, their sessions and their tasks; the audit log keeps the event with the email."""
+    if actor is not None and actor.pk == user.pk:
+        raise ValidationFailed(
+            "You cannot delete your own account here.",
+            errors={"id": ["You cannot delete your own account here; use DELETE /api/v1/auth/me."]},
+        )
+    with transaction.atomic():
+        audit_record(
+            event=EventType.ACCOUNT_DELETED,
+            user=None,
+            email=user.email,
+            meta=meta,
+            details={**_by(actor), "user_id": str(user.pk)},
+        )
+        user.delete()
+
+
+def user_unlock(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+    """Lifts every lockout of the account, from every address, and forgets its failures.
+
+    Returns the number of attempt records removed (0 when nothing was locked or counting).
+    """
+    with transaction.atomic():
+        cleared = lockout.clear_for_account(email=user.email)
+        audit_record(
+            event=EventType.UNLOCKED, user=user, meta=meta, details={**_by(actor), "attempts_cleared": cleared}
+        )
+    return cleared
+
+
+def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+    """Ends every live session of the user (the staff's "sign out everywhere"). Returns how many ended."""
+    with transaction.atomic():
+        ended = sessions_end_all(user=user, reason=Session.EndReason.REVOKED)
+        audit_record(
+            event=EventType.SESSION_REVOKED, user=user, meta=meta, details={**_by(actor), "sessions_ended": ended}
+        )
+    return ended
+
+
+def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+    """After staff set a user's password (the admin's password form): end every session, as a reset does."""
+    with transaction.atomic():
+        ended = sessions_end_all(user=user, reason=Session.EndReason.PASSWORD_RESET)
+        audit_record(
+            event=EventType.PASSWORD_CHANGED, user=user, meta=meta, details={**_by(actor), "sessions_ended": ended}
+        )
+    return ended
+
+
+def sessions_prune(*, older_than: timedelta) -> int:
+    """Deletes sessions that ended or expired more than `older_than` ago. Returns how many were deleted.
+
+    Live sessions are never touched; an ended or expired one is kept for the retention so staff can still
+    see the device in the admin after it was signed out.
+    """
+    cutoff = timezone.now() - older_than
+    deleted, _ = Session.objects.filter(
+        models.Q(ended_at__lt=cutoff) | models.Q(ended_at__isnull=True, expires_at__lt=cutoff)
+    ).delete()
+    return deleted

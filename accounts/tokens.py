@@ -6,6 +6,7 @@ it belongs to. Signing and verification (signature, algorithm, expiry, token typ
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,8 +66,13 @@ def decode(raw: str | bytes, kind: type[Token]) -> Token:
         token = kind(raw)  # type: ignore[arg-type]
     except TokenError:
         raise TokenInvalid() from None
-    if not token.get(SESSION_CLAIM) or not token.get("user_id"):
-        raise TokenInvalid()
+    # Both claims are primary keys looked up next; a value that is not a UUID would make the lookup raise
+    # (a 500), so it is refused here like any other bad token.
+    for claim in (SESSION_CLAIM, "user_id"):
+        try:
+            uuid.UUID(str(token.get(claim)))
+        except ValueError:
+            raise TokenInvalid() from None
     return token
 
 

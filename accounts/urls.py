@@ -26,3 +26,16 @@ urlpatterns = [
         rf"^auth/sessions/(?P<session_id>{UUID})/?$", views.SessionDetailView.as_view(), name="auth-session-detail"
     ),
 ]
+
+# Staff user management: the id is matched loosely so a non-staff caller gets 403 on every path, and staff
+# get a JSON 404 for a malformed or unknown id.
+urlpatterns += [
+    re_path(r"^users/?$", views.StaffUserListView.as_view(), name="staff-users"),
+    re_path(r"^users/(?P<user_id>[^/]+)/?$", views.StaffUserDetailView.as_view(), name="staff-user-detail"),
+    re_path(r"^users/(?P<user_id>[^/]+)/unlock/?$", views.StaffUserUnlockView.as_view(), name="staff-user-unlock"),
+    re_path(
+        r"^users/(?P<user_id>[^/]+)/sessions/revoke/?$",
+        views.StaffUserSessionsRevokeView.as_view(),
+        name="staff-user-sessions-revoke",
+    ),
+]

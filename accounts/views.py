@@ -1,17 +1,22 @@
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import Throttled
+from rest_framework.filters import SearchFilter
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services
-from accounts.models import Session
+from accounts import lockout, selectors, services
+from accounts.filters import StaffUserFilter, UserOrderingFilter
+from accounts.models import Session, User
 from accounts.serializers import (
     AuthResponseSerializer,
     LoginSerializer,
@@ -24,14 +29,18 @@ from accounts.serializers import (
     RefreshSerializer,
     RegisterSerializer,
     SessionSerializer,
+    SessionsRevokeResultSerializer,
+    StaffUserUpdateSerializer,
     TokenPairSerializer,
     UidTokenSerializer,
+    UnlockResultSerializer,
     UserSerializer,
 )
 from accounts.tokens import TokenPair
 from audit.context import RequestMeta
-from config.schema import ErrorSerializer
-from config.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
+from config.errors import AccountLocked
+from config.schema import BodyOnDeleteSchema, ErrorSerializer
+from config.throttling import LoginThrottle, PasswordResetEmailThrottle, PasswordResetThrottle, RegisterThrottle
 
 
 def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -76,6 +85,24 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
     throttle_classes = [LoginThrottle]
+
+    def check_throttles(self, request: Request) -> None:
+        """Over the address's login rate, a locked account still answers `account_locked`.
+
+        Both are 429s; the lockout is the more useful answer (and the longer wait) for a client that keeps
+        trying one locked account, and its answer must not change with how fast it tries. The lock is
+        looked up only on this rare path; the hit still counts against the rate.
+        """
+        try:
+            super().check_throttles(request)
+        except Throttled:
+            data = request.data
+            email = data.get("email") if isinstance(data, Mapping) else None
+            if isinstance(email, str) and email.strip():
+                state = lockout.lock_state(request=request._request, email=email)
+                if state.locked:
+                    raise AccountLocked(retry_after=state.retry_after) from None
+            raise
 
     @extend_schema(
         request=LoginSerializer,
@@ -136,6 +163,8 @@ class LogoutAllView(APIView):
 
 
 class MeView(APIView):
+    schema = BodyOnDeleteSchema()
+
     @extend_schema(responses={200: UserSerializer}, tags=["profile"])
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
@@ -170,7 +199,8 @@ class PasswordChangeView(APIView):
 class PasswordResetView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_classes = [PasswordResetThrottle]
+    # Per client address and per email: many addresses must not flood one mailbox either.
+    throttle_classes = [PasswordResetThrottle, PasswordResetEmailThrottle]
 
     @extend_schema(
         request=PasswordResetSerializer,
@@ -242,3 +272,117 @@ class SessionDetailView(APIView):
         session = selectors.session_get_for(user=request.user, session_id=session_id)
         services.session_revoke(session=session, meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Staff user management ----------------------------------------------------------------------------------
+
+
+def _actor(request: Request) -> User:
+    """The signed-in staff user (IsStaff let no one else through)."""
+    return cast(User, request.user)
+
+
+class IsStaff(BasePermission):
+    """Staff only. Anyone else signed in gets 403 permission_denied; nobody signed in, 401."""
+
+    message = "Only staff can manage users."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+STAFF_ERRORS = {
+    403: OpenApiResponse(ErrorSerializer, "Not staff (code permission_denied)."),
+}
+
+
+class StaffUserListView(ListAPIView[Any]):
+    permission_classes = [IsStaff]
+    serializer_class = UserSerializer
+    filter_backends = [DjangoFilterBackend, SearchFilter, UserOrderingFilter]
+    filterset_class = StaffUserFilter
+    search_fields = ["email", "full_name"]
+    ordering_fields = ["email", "date_joined", "last_login", "full_name"]
+    ordering = ["email"]
+
+    def get_queryset(self) -> Any:
+        return selectors.user_list_for_staff()
+
+    @extend_schema(
+        responses={200: UserSerializer(many=True), **STAFF_ERRORS},
+        tags=["staff"],
+        description="Every user. `search` matches email and name; `ordering` takes email, date_joined, "
+        "last_login or full_name (prefix `-` for descending).",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class StaffUserDetailView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses={200: UserSerializer, **STAFF_ERRORS}, tags=["staff"])
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response(UserSerializer(selectors.user_get_for_staff(user_id=user_id)).data)
+
+    @extend_schema(
+        request=StaffUserUpdateSerializer,
+        responses={200: UserSerializer, **STAFF_ERRORS},
+        tags=["staff"],
+        description="Changes full_name, bio, avatar_url, timezone, is_active, is_staff, email_verified; other "
+        "fields are ignored. `is_active=false` ends every session of the user at once. Staff cannot "
+        "deactivate or demote themselves (400).",
+    )
+    def patch(self, request: Request, user_id: str) -> Response:
+        user = selectors.user_get_for_staff(user_id=user_id)
+        data = _valid(StaffUserUpdateSerializer, request)
+        user = services.user_update_by_staff(
+            actor=_actor(request), user=user, data=data, meta=RequestMeta.from_request(request)
+        )
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: NO_CONTENT,
+            400: OpenApiResponse(ErrorSerializer, "Staff cannot delete themselves here (code validation_error)."),
+            **STAFF_ERRORS,
+        },
+        tags=["staff"],
+        description="Deletes the user with their sessions and tasks. Staff cannot delete themselves here (400).",
+    )
+    def delete(self, request: Request, user_id: str) -> Response:
+        user = selectors.user_get_for_staff(user_id=user_id)
+        services.user_delete_by_staff(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StaffUserUnlockView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=None,
+        responses={200: UnlockResultSerializer, **STAFF_ERRORS},
+        tags=["staff"],
+        description="Lifts the login lockout of the account from every address.",
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        user = selectors.user_get_for_staff(user_id=user_id)
+        cleared = services.user_unlock(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        return Response({"attempts_cleared": cleared})
+
+
+class StaffUserSessionsRevokeView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        request=None,
+        responses={200: SessionsRevokeResultSerializer, **STAFF_ERRORS},
+        tags=["staff"],
+        description="Ends every live session of the user; their tokens fail from the next request on.",
+    )
+    def post(self, request: Request, user_id: str) -> Response:
+        user = selectors.user_get_for_staff(user_id=user_id)
+        ended = services.user_sessions_revoke(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        return Response({"sessions_ended": ended})

@@ -6,6 +6,7 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -13,12 +14,36 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @lru_cache(maxsize=8)
 def _trusted_networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+    networks = []
+    for proxy in proxies:
+        try:
+            networks.append(ipaddress.ip_network(proxy, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"TRUSTED_PROXIES: {proxy!r} is not an IP address or network.") from None
+    return tuple(networks)
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The address, with an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`) read as the IPv4 one."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _parse(hop: str) -> str:
+    """One address as a proxy wrote it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or `[2001:db8::1]:443`."""
+    hop = hop.strip()
+    if hop.startswith("["):
+        return hop[1 : hop.find("]")] if "]" in hop else hop
+    if hop.count(":") == 1:
+        return hop.split(":", 1)[0]
+    return hop
 
 
 def _is_trusted(address: str, networks: tuple[Network, ...]) -> bool:
     try:
-        ip = ipaddress.ip_address(address)
+        ip = _ip(address)
     except ValueError:
         return False
     return any(ip in network for network in networks)
@@ -39,7 +64,7 @@ def client_ip(request: HttpRequest) -> str:
     networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
     if networks and _is_trusted(remote, networks):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        hops = [_parse(hop) for hop in forwarded.split(",") if hop.strip()]
         for hop in reversed(hops):
             if not _is_trusted(hop, networks):
                 address = hop
@@ -47,7 +72,7 @@ def client_ip(request: HttpRequest) -> str:
         else:
             address = hops[0] if hops else remote
     try:
-        address = str(ipaddress.ip_address(address))
+        address = str(_ip(address))
     except ValueError:
         address = remote
     request._client_ip = address  # type: ignore[attr-defined]

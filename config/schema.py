@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
@@ -56,17 +57,41 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
+            if "security" in operation:
+                # The SECURITY setting repeats what the authentication extension already listed.
+                unique: list[dict[str, Any]] = []
+                for requirement in operation["security"]:
+                    if requirement not in unique:
+                        unique.append(requirement)
+                operation["security"] = unique
             responses = operation.setdefault("responses", {})
             wanted = ["429", "503"]
             if operation.get("security") != [{}] and {} not in operation.get("security", []):
                 wanted.append("401")
-            if method in {"post", "put", "patch"}:
+            if method in {"post", "put", "patch"} or "requestBody" in operation:
                 wanted += ["400", "413", "415"]
             if "{" in path:
                 wanted.append("404")
             for status in wanted:
                 responses.setdefault(status, {"description": _DESCRIPTIONS[status], "content": ref})
     return result
+
+
+class BodyOnDeleteSchema(AutoSchema):
+    """For a view whose DELETE takes a JSON body, such as DELETE /auth/me `{password}`.
+
+    drf-spectacular documents request bodies on POST, PUT and PATCH only; OpenAPI 3 allows one on DELETE, and
+    without it the schema would not say that the password is required.
+    """
+
+    def _get_request_body(self, direction: str = "request") -> Any:
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"  # the body is built like a POST's: every required field required
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
 
 
 class SessionTokenAuthenticationScheme(OpenApiAuthenticationExtension):

@@ -238,13 +238,25 @@ SIMPLE_JWT = {
 # Lockout (django-axes): consecutive failures per account and client address, with a cool-off.
 LOCKOUT_FAILURES = env_int("LOCKOUT_FAILURES", 5, minimum=1)
 LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 15, minimum=1)
+# Counts live in the shared database (axes' database handler: one row per account, address and user agent),
+# so every app instance and worker sees them; see accounts/lockout.py for the whole rule.
 AXES_ENABLED = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_FAILURE_LIMIT = LOCKOUT_FAILURES
 AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# An attempt refused while locked neither counts nor extends the cool-off, so Retry-After holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
+# The API and the admin login count against the same normalised email.
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
 AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"
+# The API answers lockouts itself (JSON); the admin gets a 429 page with Retry-After.
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Keep a log of every failure (the admin's "access failures"), besides the live counts.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
 
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
@@ -326,7 +338,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.logging.RequestIDFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "text": {
+            "()": "config.logging.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
         "json": {"()": "config.logging.JSONFormatter"},
     },
     "handlers": {

@@ -1,11 +1,36 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from config import health as checks
 from config.middleware import json_error
 
+View = Callable[..., JsonResponse]
 
+
+def _read_only(view: View) -> View:
+    """GET and HEAD only; any other method is a JSON 405 (not CSRF's HTML 403 for a POST).
+
+    These views change nothing, so there is nothing for CSRF to protect.
+    """
+
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
+        if request.method not in {"GET", "HEAD"}:
+            response = json_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@_read_only
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness: answers without touching the database or the cache."""
     return JsonResponse({"status": "ok"})
@@ -20,22 +45,27 @@ def _report(names: list[str]) -> JsonResponse:
     return response
 
 
+@_read_only
 def health_db(request: HttpRequest) -> JsonResponse:
     return _report(["db"])
 
 
+@_read_only
 def health_cache(request: HttpRequest) -> JsonResponse:
     return _report(["cache"])
 
 
+@_read_only
 def health_ready(request: HttpRequest) -> JsonResponse:
     """Readiness: the database answers, the cache answers, and every migration is applied."""
     return _report(["db", "cache", "migrations"])
 
 
+@csrf_exempt
 def not_found(
     request: HttpRequest, exception: Exception | None = None, *args: object, **kwargs: object
 ) -> JsonResponse:
+    # Exempt: as the catch-all route, a POST to an unknown URL would otherwise get CSRF's HTML 403.
     return json_error(404, "not_found", "Not found.")
 
 

@@ -1,0 +1,403 @@
+"""The Django admin as the staff's console: users, their sessions (devices) and login lockouts.
+
+`is_staff` is the staff role everywhere in Taskdesk (the staff API checks nothing else), so these pages open
+to every active staff user without per-model permissions; what only a superuser may do (grant superuser,
+groups and permissions) stays read-only for the others. Every action goes through the same services as the
+staff API, so it ends sessions and records the same audit events.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
+from django.apps import apps
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import models
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from accounts import lockout, services
+from accounts.models import Session, User, normalize_email
+from audit.context import RequestMeta
+
+admin.site.site_header = "Taskdesk administration"
+admin.site.site_title = "Taskdesk administration"
+admin.site.index_title = "Staff console"
+
+
+def _actor(request: HttpRequest) -> User:
+    """The signed-in staff user (the admin lets no one else this far)."""
+    return cast(User, request.user)
+
+
+def _is_staff(request: HttpRequest) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff)
+
+
+class StaffConsoleMixin:
+    """Opens a page to every active staff user; `staff_can_*` say what they may do there."""
+
+    staff_can_add = False
+    staff_can_change = False
+    staff_can_delete = False
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _is_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _is_staff(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return self.staff_can_add and _is_staff(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.staff_can_change and _is_staff(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.staff_can_delete and _is_staff(request)
+
+
+# Users ------------------------------------------------------------------------------------------------
+
+
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data.get("email", ""))
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
+
+class StaffUserChangeForm(UserChangeForm):
+    avatar_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    # Set per request by UserAdmin.get_form: staff cannot lock themselves out of the console.
+    current_user: Any = None
+
+    class Meta:
+        model = User
+        fields = "__all__"
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data.get("email", ""))
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("A user with this email already exists.")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.current_user is not None and self.instance.pk == self.current_user.pk:
+            if cleaned.get("is_active") is False:
+                self.add_error("is_active", "You cannot deactivate your own account.")
+            if cleaned.get("is_staff") is False:
+                self.add_error("is_staff", "You cannot remove your own staff status.")
+        return cleaned
+
+
+class LockedFilter(admin.SimpleListFilter):
+    title = "locked out"
+    parameter_name = "locked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Locked out"), ("no", "Not locked out")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "yes":
+            return queryset.filter(is_locked=True)
+        if self.value() == "no":
+            return queryset.filter(is_locked=False)
+        return queryset
+
+
+class LiveSessionInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """The user's signed-in devices, on the user's page."""
+
+    model = Session
+    verbose_name = "live session"
+    verbose_name_plural = "live sessions (revoke them with the “Revoke all sessions” action)"
+    fields = ("ip_address", "user_agent", "created_at", "last_used_at", "expires_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
+        return super().get_queryset(request).filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+
+
+@admin.register(User)
+class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
+    staff_can_add = True
+    staff_can_change = True
+    staff_can_delete = True
+
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    list_display = (
+        "email",
+        "full_name",
+        "is_active",
+        "is_staff",
+        "email_verified",
+        "locked",
+        "date_joined",
+        "last_login",
+    )
+    list_filter = ("is_active", "is_staff", "is_superuser", "email_verified", LockedFilter, "date_joined")
+    search_fields = ("email", "full_name")
+    ordering = ("email",)
+    readonly_fields = ("id", "date_joined", "last_login", "profile_completion")
+    fieldsets = (
+        (None, {"fields": ("id", "email", "password")}),
+        ("Profile", {"fields": ("full_name", "bio", "avatar_url", "timezone", "profile_completion")}),
+        ("Status", {"fields": ("is_active", "email_verified", "is_staff", "is_superuser")}),
+        ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
+        ("Dates", {"fields": ("date_joined", "last_login")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
+    )
+    inlines = [LiveSessionInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["deactivate_users", "activate_users", "unlock_users", "revoke_sessions"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        # One subquery, not a query per row: a lock holds while recent failures reach the limit.
+        recent = AccessAttempt.objects.filter(
+            username=OuterRef("email"),
+            attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
+            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        )
+        return super().get_queryset(request).annotate(is_locked=Exists(recent))
+
+    @admin.display(boolean=True, description="Locked out", ordering="is_locked")
+    def locked(self, obj: Any) -> bool:
+        return bool(getattr(obj, "is_locked", False))
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.inlines if obj is not None else []
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ["is_superuser", "groups", "user_permissions"]
+        return fields
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.current_user = request.user  # type: ignore[attr-defined]  # a fresh class per call, so per request
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        staff_fields = [name for name in form.changed_data if name in services.STAFF_EDITABLE]
+        other = [name for name in form.changed_data if name not in services.STAFF_EDITABLE]
+        other = [name for name in other if name not in {"groups", "user_permissions", "password"}]
+        if other:
+            obj.save(update_fields=other)
+        if staff_fields:
+            services.user_update_by_staff(
+                actor=_actor(request),
+                user=obj,
+                data={name: form.cleaned_data[name] for name in staff_fields},
+                meta=RequestMeta.from_request(request),
+            )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.pk == request.user.pk:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # Sessions, tasks and the like go with their user, as in the staff API; deleting the user is the one
+        # right needed. Protected objects still block.
+        to_delete, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, set(), protected
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        services.user_delete_by_staff(actor=_actor(request), user=obj, meta=RequestMeta.from_request(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestMeta.from_request(request)
+        for user in queryset.exclude(pk=request.user.pk):
+            services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
+        if queryset.filter(pk=request.user.pk).exists():
+            self.message_user(request, "Your own account was not deleted.", messages.WARNING)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """A password set by staff ends the user's sessions, as a password reset does."""
+        before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+        response = super().user_change_password(request, id, form_url)
+        after = User.objects.filter(pk=id).values_list("password", flat=True).first()
+        if request.method == "POST" and before is not None and after != before:
+            user = User.objects.get(pk=id)
+            services.user_password_set_by_staff(
+                actor=_actor(request), user=user, meta=RequestMeta.from_request(request)
+            )
+        return response
+
+    @admin.action(description="Deactivate selected users (ends their sessions)")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestMeta.from_request(request)
+        count = 0
+        for user in queryset.filter(is_active=True):
+            if user.pk == request.user.pk:
+                self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)
+                continue
+            services.user_set_active(actor=_actor(request), user=user, is_active=False, meta=meta)
+            count += 1
+        self.message_user(request, f"Deactivated {count} user(s); their sessions were ended.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected users")
+    def activate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestMeta.from_request(request)
+        count = 0
+        for user in queryset.filter(is_active=False):
+            services.user_set_active(actor=_actor(request), user=user, is_active=True, meta=meta)
+            count += 1
+        self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Unlock selected users (lift login lockouts)")
+    def unlock_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestMeta.from_request(request)
+        cleared = sum((services.user_unlock(actor=_actor(request), user=user, meta=meta) for user in queryset), 0)
+        self.message_user(
+            request, f"Unlocked {len(queryset)} user(s); {cleared} failed-login record(s) cleared.", messages.SUCCESS
+        )
+
+    @admin.action(description="Revoke all sessions of selected users")
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestMeta.from_request(request)
+        ended = sum(
+            (services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in queryset), 0
+        )
+        self.message_user(request, f"Revoked {ended} session(s) of {len(queryset)} user(s).", messages.SUCCESS)
+
+
+# Sessions ---------------------------------------------------------------------------------------------
+
+
+class SessionStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("ended", "Ended"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        now = timezone.now()
+        if self.value() == "live":
+            return queryset.filter(ended_at__isnull=True, expires_at__gt=now)
+        if self.value() == "ended":
+            return queryset.filter(ended_at__isnull=False)
+        if self.value() == "expired":
+            return queryset.filter(ended_at__isnull=True, expires_at__lte=now)
+        return queryset
+
+
+@admin.register(Session)
+class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: a session changes only by being revoked (the action), which kills its tokens at once."""
+
+    list_display = (
+        "user",
+        "ip_address",
+        "device",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "ended_at",
+        "end_reason",
+        "live",
+    )
+    list_filter = (SessionStateFilter, "end_reason", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "ip_address", "user_agent")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    # The refresh token ids stay out of the page: they are half of what a token replay needs.
+    fields = (
+        "id",
+        "user",
+        "ip_address",
+        "user_agent",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "rotated_at",
+        "ended_at",
+        "end_reason",
+    )
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    @admin.display(description="Device (user agent)")
+    def device(self, obj: Session) -> str:
+        agent = obj.user_agent or "-"
+        return agent if len(agent) <= 60 else agent[:59] + "…"
+
+    @admin.display(boolean=True, description="Live")
+    def live(self, obj: Session) -> bool:
+        return obj.is_live
+
+    @admin.action(description="Revoke selected sessions")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+        meta = RequestMeta.from_request(request)
+        live = list(queryset.filter(ended_at__isnull=True).select_related("user"))
+        for session in live:
+            services.session_revoke(session=session, meta=meta)
+        self.message_user(request, f"Revoked {len(live)} session(s).", messages.SUCCESS)
+
+
+# Lockouts (django-axes) ---------------------------------------------------------------------------------
+# Axes registers its own pages for superusers only; re-registered so every staff user can use them, under a
+# name staff recognise.
+
+apps.get_app_config("axes").verbose_name = "Lockouts"
+
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(AccessAttempt)
+class LockoutAttemptAdmin(StaffConsoleMixin, AccessAttemptAdmin):
+    """Failed-login counts per account, address and user agent: the live state of the lockout."""
+
+    staff_can_delete = True
+    actions = ["unlock_accounts", "cleanup_expired_attempts"]
+
+    @admin.action(description="Unlock the accounts of the selected attempts (from every address)")
+    def unlock_accounts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        meta = RequestMeta.from_request(request)
+        emails = {email for email in queryset.values_list("username", flat=True) if email}
+        users = list(User.objects.filter(email__in=emails))
+        for user in users:
+            services.user_unlock(actor=_actor(request), user=user, meta=meta)
+        # Failures for emails that have no account lock nothing anyone owns; just forget them.
+        for email in emails - {user.email for user in users}:
+            lockout.clear_for_account(email=email)
+        self.message_user(request, f"Unlocked {len(emails)} account(s).", messages.SUCCESS)
+
+
+@admin.register(AccessFailureLog)
+class LockoutFailureLogAdmin(StaffConsoleMixin, AccessFailureLogAdmin):
+    """Every failed login, kept after the counts reset (read-only)."""
+
+
+@admin.register(AccessLog)
+class LockoutAccessLogAdmin(StaffConsoleMixin, AccessLogAdmin):
+    """Successful admin sign-ins (read-only)."""

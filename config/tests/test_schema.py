@@ -1,0 +1,196 @@
+"""OpenAPI 3 at /api/schema/, Swagger UI at /api/docs/, ReDoc at /api/redoc/: complete, valid, no CDN."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import yaml
+from django.test import Client
+from drf_spectacular.validation import validate_schema
+
+pytestmark = pytest.mark.django_db
+
+# Every accounts endpoint of the SPEC: (path, method) -> (success status, request fields or None, response
+# fields or None). Request fields name what the body accepts; None means the operation takes no body.
+ACCOUNTS = {
+    ("/api/v1/auth/register", "post"): ("201", {"email", "password", "full_name"}, "auth"),
+    ("/api/v1/auth/login", "post"): ("200", {"email", "password"}, "auth"),
+    ("/api/v1/auth/refresh", "post"): ("200", {"refresh"}, "pair"),
+    ("/api/v1/auth/logout", "post"): ("204", {"refresh"}, None),
+    ("/api/v1/auth/logout/all", "post"): ("204", None, None),
+    ("/api/v1/auth/me", "get"): ("200", None, "user"),
+    ("/api/v1/auth/me", "patch"): ("200", {"full_name", "bio", "avatar_url", "timezone"}, "user"),
+    ("/api/v1/auth/me", "delete"): ("204", {"password"}, None),
+    ("/api/v1/auth/password/change", "post"): ("204", {"current_password", "new_password"}, None),
+    ("/api/v1/auth/password/reset", "post"): ("202", {"email"}, None),
+    ("/api/v1/auth/password/reset/confirm", "post"): ("204", {"uid", "token", "new_password"}, None),
+    ("/api/v1/auth/email/verify", "post"): ("204", {"uid", "token"}, None),
+    ("/api/v1/auth/email/resend", "post"): ("202", None, None),
+    ("/api/v1/auth/sessions", "get"): ("200", None, "sessions"),
+    ("/api/v1/auth/sessions/{session_id}", "delete"): ("204", None, None),
+}
+PUBLIC = {"register", "login", "refresh", "reset", "confirm", "verify"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "full_name",
+    "bio",
+    "avatar_url",
+    "timezone",
+    "is_active",
+    "is_staff",
+    "email_verified",
+    "date_joined",
+    "last_login",
+    "profile_completion",
+}
+PAIR_FIELDS = {"access", "refresh", "token_type", "expires_in"}
+SESSION_FIELDS = {"id", "created_at", "last_used_at", "expires_at", "ip_address", "user_agent", "current"}
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker: Any) -> dict[str, Any]:
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()  # type: ignore[no-any-return]
+
+
+def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    if "allOf" in node and len(node["allOf"]) == 1:
+        return resolve(schema, node["allOf"][0])
+    return node
+
+
+def operation(schema: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    paths = {name.rstrip("/"): item for name, item in schema["paths"].items()}
+    assert path in paths, f"{path} is missing from the schema"
+    assert method in paths[path], f"{method.upper()} {path} is missing from the schema"
+    return paths[path][method]  # type: ignore[no-any-return]
+
+
+def json_schema_of(schema: dict[str, Any], holder: dict[str, Any]) -> dict[str, Any]:
+    return resolve(schema, holder["content"]["application/json"]["schema"])
+
+
+def test_the_schema_is_a_valid_openapi_3_document(schema: dict[str, Any]) -> None:
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)
+
+
+def test_it_is_yaml_by_default_and_json_on_request() -> None:
+    as_yaml = Client().get("/api/schema/")
+    assert as_yaml.status_code == 200
+    assert as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+    document = yaml.safe_load(as_yaml.content)
+    validate_schema(document)
+
+    for accept in ("application/json", "application/vnd.oai.openapi+json"):
+        as_json = Client().get("/api/schema/", HTTP_ACCEPT=accept)
+        assert as_json["Content-Type"].startswith(accept)
+        assert as_json.json()["paths"] == document["paths"]
+
+
+def test_it_needs_no_token() -> None:
+    assert Client().get("/api/schema/").status_code == 200
+    assert Client().get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "method"), list(ACCOUNTS), ids=[f"{m} {p}" for p, m in ACCOUNTS])
+def test_every_accounts_operation_is_documented_with_its_bodies(schema: dict[str, Any], path: str, method: str) -> None:
+    success, request_fields, response_kind = ACCOUNTS[(path, method)]
+    op = operation(schema, path, method)
+
+    assert success in op["responses"], sorted(op["responses"])
+    if request_fields is None:
+        assert "requestBody" not in op
+    else:
+        body = json_schema_of(schema, op["requestBody"])
+        assert set(body["properties"]) == request_fields
+        assert set(body.get("required", [])) <= request_fields
+
+    documented = op["responses"][success]
+    if response_kind is None:
+        assert "content" not in documented
+    else:
+        body = json_schema_of(schema, documented)
+        if response_kind == "auth":
+            assert set(body["properties"]) == PAIR_FIELDS | {"user"}
+            assert set(resolve(schema, body["properties"]["user"])["properties"]) == USER_FIELDS
+        elif response_kind == "pair":
+            assert set(body["properties"]) == PAIR_FIELDS
+        elif response_kind == "user":
+            assert set(body["properties"]) == USER_FIELDS
+        else:
+            assert set(body["properties"]) >= {"count", "next", "previous", "results"}
+            item = resolve(schema, body["properties"]["results"]["items"])
+            assert set(item["properties"]) == SESSION_FIELDS
+
+
+@pytest.mark.parametrize(("path", "method"), list(ACCOUNTS), ids=[f"{m} {p}" for p, m in ACCOUNTS])
+def test_every_accounts_operation_documents_its_errors_in_the_error_shape(
+    schema: dict[str, Any], path: str, method: str
+) -> None:
+    _, request_fields, _ = ACCOUNTS[(path, method)]
+    op = operation(schema, path, method)
+    errors = {status: response for status, response in op["responses"].items() if status >= "400"}
+
+    assert {"429", "503"} <= set(errors)
+    if request_fields is not None:
+        assert {"400", "413", "415"} <= set(errors)
+    public = any(word in path.split("/")[-1] for word in PUBLIC)
+    if not public:
+        assert "401" in errors
+    for status, response in errors.items():
+        assert json_schema_of(schema, response) == resolve(schema, {"$ref": "#/components/schemas/Error"}), status
+
+
+def test_the_specific_error_codes_are_documented(schema: dict[str, Any]) -> None:
+    assert "409" in operation(schema, "/api/v1/auth/register", "post")["responses"]
+    assert "401" in operation(schema, "/api/v1/auth/login", "post")["responses"]
+    assert "401" in operation(schema, "/api/v1/auth/refresh", "post")["responses"]
+    assert "404" in operation(schema, "/api/v1/auth/sessions/{session_id}", "delete")["responses"]
+
+
+def test_the_error_schema_is_the_spec_shape(schema: dict[str, Any]) -> None:
+    error = schema["components"]["schemas"]["Error"]
+
+    assert set(error["required"]) == {"detail", "code", "request_id"}
+    assert set(error["properties"]) == {"detail", "code", "request_id", "errors"}
+
+
+def test_authenticated_operations_name_the_bearer_scheme_once(schema: dict[str, Any]) -> None:
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    for path, method in [("/api/v1/auth/me", "get"), ("/api/v1/auth/sessions", "get")]:
+        assert operation(schema, path, method)["security"] == [{"bearerAuth": []}]
+
+
+# The documentation pages ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_the_docs_pages_use_only_local_assets_and_those_are_served(path: str) -> None:
+    response = Client().get(path)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    page = response.content.decode()
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page, re.IGNORECASE), re.findall(r"https?://\S+", page)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets, page
+    assert any(asset.endswith(".js") for asset in assets)
+    for asset in assets:
+        assert asset.startswith("/static/"), asset
+        served = Client().get(asset)
+        assert served.status_code == 200, asset
+        content = b"".join(served.streaming_content) if served.streaming else served.content  # type: ignore[attr-defined]
+        assert content, asset
+    assert "/api/schema/" in page
