@@ -7,13 +7,13 @@ every app instance.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.models import Session
+from accounts.selectors import session_with_user
 from accounts.services import session_touch
 from accounts.tokens import SESSION_CLAIM, decode_access
 from config.errors import TokenInvalid
@@ -32,12 +32,13 @@ class SessionTokenAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise TokenInvalid("The Authorization header must be 'Bearer <token>'.")
         token = decode_access(parts[1])
-        session = (
-            Session.objects.select_related("user")
-            .filter(pk=token[SESSION_CLAIM], ended_at__isnull=True, expires_at__gt=timezone.now())
-            .first()
-        )
-        if session is None or str(session.user_id) != str(token["user_id"]) or not session.user.is_active:
+        session = session_with_user(uuid.UUID(str(token[SESSION_CLAIM])))
+        if (
+            session is None
+            or not session.is_live
+            or str(session.user_id) != str(token["user_id"])
+            or not session.user.is_active
+        ):
             raise TokenInvalid()
         session_touch(session=session)
         request.session_id = session.pk  # type: ignore[attr-defined]

@@ -1,9 +1,88 @@
+"""Pagination for every list: `?page=` and `?page_size=` (default 20, at most 100)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger
+from django.core.paginator import Paginator as DjangoPaginator
+from django.db import connections
+from django.db.models import Count, QuerySet, Window
+from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable
 from rest_framework import pagination
+
+_TOTAL = "_page_total"
+_MAX_OFFSET = 2**62
+_WINDOWABLE = (ModelIterable, ValuesIterable, ValuesListIterable)
+
+
+class CountingPaginator(DjangoPaginator):
+    """Reads a page and the total count in one query (`COUNT(*) OVER ()`), not two.
+
+    Django's paginator counts first, then fetches the page. A window count comes back on every row of the
+    page, so the list endpoints make one query where they made two. When the page is empty (an empty list,
+    or a page past the end) the total is unknown and a plain count answers it; querysets the window cannot
+    count exactly (DISTINCT, already sliced, other iterables) take Django's usual path.
+    """
+
+    def _windowable(self) -> bool:
+        qs = self.object_list
+        return (
+            isinstance(qs, QuerySet)
+            and qs._iterable_class in _WINDOWABLE  # type: ignore[attr-defined]
+            and not qs.query.distinct
+            and not qs.query.is_sliced
+            and connections[qs.db].features.supports_over_clause
+        )
+
+    def validate_number(self, number: Any) -> int:
+        """A positive integer; whether the page exists is known once it is read."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger("That page number is not an integer") from None
+        if number < 1:
+            raise EmptyPage("That page number is less than 1")
+        return number
+
+    def page(self, number: Any) -> Page:
+        if not self._windowable():
+            return super().page(super().validate_number(number))
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        if bottom > _MAX_OFFSET:  # past any real list, and past what a 64-bit OFFSET can say
+            raise EmptyPage("That page contains no results")
+        rows = list(self.object_list.annotate(**{_TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        if not rows:
+            if number > 1:
+                raise EmptyPage("That page contains no results")
+            self.__dict__["count"] = self.object_list.count()
+            return self._get_page([], number, self)
+        self.__dict__["count"] = _strip_total(rows)
+        return self._get_page(rows, number, self)
+
+
+def _strip_total(rows: list[Any]) -> int:
+    """Takes the window count off every row (in place) and returns it."""
+    first = rows[0]
+    if isinstance(first, dict):
+        total = first[_TOTAL]
+        for row in rows:
+            del row[_TOTAL]
+    elif isinstance(first, tuple):
+        total = first[-1]
+        rows[:] = [row[:-1] for row in rows]
+    else:
+        total = getattr(first, _TOTAL)
+        for row in rows:
+            delattr(row, _TOTAL)
+    return int(total)
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=` and `?page_size=` (default 20, at most 100) for every list."""
-
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    django_paginator_class = CountingPaginator

@@ -1,7 +1,9 @@
 """Rate limits, counted in the shared cache (Redis when REDIS_URL is set) by the trusted client address.
 
-Every throttle here keeps DRF's sliding log (the timestamps of the hits inside the window) in
-`django.core.cache`, so with Redis all gunicorn workers and all app instances count together. The rates are
+The per-user and per-address limits, checked on every request, count hits in fixed windows with one
+atomic increment (`_WindowCounter`). The sign-in, sign-up and password reset limits keep DRF's sliding log
+(the timestamps of the hits inside the window) in `django.core.cache`. With Redis, all gunicorn workers and
+all app instances count together either way. The rates are
 the `THROTTLE_*` settings (SPEC section 7), read when a throttle is built so settings overrides take effect.
 
 The scoped throttles that guard sign-in, sign-up and password reset also serialise the read-modify-write of
@@ -11,6 +13,7 @@ moment would each write back their own hit and one would be lost, letting a burs
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import time
@@ -18,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, cast
 
+from django.conf import settings
 from django.core.cache import cache as default_cache
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -90,12 +94,81 @@ class _SerializedHistory:
             return super().allow_request(request, view)  # type: ignore[misc, no-any-return]
 
 
-class AnonRateThrottle(_AlwaysWait, _Rates, _ClientAddressMixin, throttling.AnonRateThrottle):
-    pass
+class _WindowCounter:
+    """A fixed-window counter: one atomic increment a request, instead of reading and rewriting a log.
+
+    The per-user and per-address limits run on every request, so they count hits in the current window
+    with Redis INCR + EXPIRE in one round trip (several workers and instances count together, and no hit
+    can be lost between a read and a write). Without Redis the in-process cache's atomic `incr` does the
+    same for the one process it serves.
+    """
+
+    def hit(self, key: str, *, window: int) -> tuple[int, float]:
+        """Counts one hit on `key` and returns (hits in this window, seconds until the window ends)."""
+        now = time.time()
+        index = int(now // window)
+        bucket = f"{key}:{index}"
+        ttl = window + 1
+        client = _redis()
+        if client is not None:
+            pipe = client.pipeline(transaction=False)
+            pipe.incr(bucket)
+            pipe.expire(bucket, ttl)
+            count = int(pipe.execute()[0])
+        else:
+            default_cache.add(bucket, 0, ttl)
+            try:
+                count = default_cache.incr(bucket)
+            except ValueError:  # expired between add and incr
+                default_cache.set(bucket, 1, ttl)
+                count = 1
+        return count, (index + 1) * window - now
 
 
-class UserRateThrottle(_AlwaysWait, _Rates, _ClientAddressMixin, throttling.UserRateThrottle):
-    pass
+@functools.cache
+def _redis_for(url: str) -> Any:
+    import redis
+
+    # One pool per process; redis-py resets it in a forked worker.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _redis() -> Any:
+    url = settings.REDIS_URL
+    return _redis_for(url) if url else None
+
+
+class _WindowRateThrottle(_Rates, _ClientAddressMixin, throttling.SimpleRateThrottle):
+    counter = _WindowCounter()
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        count, self._seconds_left = self.counter.hit(key, window=self.duration)
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        return max(1.0, self._seconds_left)
+
+
+class AnonRateThrottle(_WindowRateThrottle):
+    scope = "anon"
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        if request.user and request.user.is_authenticated:
+            return None  # counted per user instead
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class UserRateThrottle(_WindowRateThrottle):
+    scope = "user"
+
+    def get_cache_key(self, request: Request, view: object) -> str:
+        ident = str(request.user.pk) if request.user and request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 class ScopedAddressThrottle(
