@@ -111,6 +111,7 @@ def main() -> None:
             WORKERS,
             "-b",
             f"127.0.0.1:{port}",
+            *os.environ.get("BENCH_GUNICORN_ARGS", "").split(),
         ],
         cwd=ROOT,
         env=env,
