@@ -57,6 +57,16 @@ def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200
     return Response(body, status=status_code, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
+def _user(request: Request) -> User:
+    """The signed-in user (IsAuthenticated, the default permission, let no one else through)."""
+    return cast(User, request.user)
+
+
+def _session_id(request: Request) -> Any:
+    """The session of the presented access token, set by SessionTokenAuthentication."""
+    return getattr(request, "session_id", None)
+
+
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 
 
@@ -147,8 +157,8 @@ class LogoutView(APIView):
     def post(self, request: Request) -> Response:
         data = _valid(LogoutSerializer, request)
         services.logout(
-            user=request.user,
-            session_id=request.session_id,
+            user=_user(request),
+            session_id=_session_id(request),
             raw_refresh=data.get("refresh"),
             meta=RequestMeta.from_request(request),
         )
@@ -158,7 +168,7 @@ class LogoutView(APIView):
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        services.logout_all(user=request.user, meta=RequestMeta.from_request(request))
+        services.logout_all(user=_user(request), meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -167,18 +177,18 @@ class MeView(APIView):
 
     @extend_schema(responses={200: UserSerializer}, tags=["profile"])
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response(UserSerializer(_user(request)).data)
 
     @extend_schema(request=ProfileUpdateSerializer, responses={200: UserSerializer}, tags=["profile"])
     def patch(self, request: Request) -> Response:
         data = _valid(ProfileUpdateSerializer, request)
-        user = services.profile_update(user=request.user, data=data, meta=RequestMeta.from_request(request))
+        user = services.profile_update(user=_user(request), data=data, meta=RequestMeta.from_request(request))
         return Response(UserSerializer(user).data)
 
     @extend_schema(request=PasswordSerializer, responses={204: NO_CONTENT}, tags=["profile"])
     def delete(self, request: Request) -> Response:
         data = _valid(PasswordSerializer, request)
-        services.account_delete(user=request.user, password=data["password"], meta=RequestMeta.from_request(request))
+        services.account_delete(user=_user(request), password=data["password"], meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -187,10 +197,10 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         data = _valid(PasswordChangeSerializer, request)
         services.password_change(
-            user=request.user,
+            user=_user(request),
             current_password=data["current_password"],
             new_password=data["new_password"],
-            current_session_id=request.session_id,
+            current_session_id=_session_id(request),
             meta=RequestMeta.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -245,7 +255,7 @@ class EmailResendView(APIView):
         request=None, responses={202: OpenApiResponse(description="Sent unless already verified.")}, tags=["email"]
     )
     def post(self, request: Request) -> Response:
-        services.email_verification_resend(user=request.user, meta=RequestMeta.from_request(request))
+        services.email_verification_resend(user=_user(request), meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -255,7 +265,7 @@ class SessionListView(GenericAPIView[Any]):
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):
             return Session.objects.none()
-        return selectors.session_list_for(user=self.request.user)
+        return selectors.session_list_for(user=_user(self.request))
 
     def get_serializer_context(self) -> dict[str, Any]:
         return {**super().get_serializer_context(), "current_session_id": getattr(self.request, "session_id", None)}
@@ -269,7 +279,7 @@ class SessionListView(GenericAPIView[Any]):
 class SessionDetailView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["sessions"])
     def delete(self, request: Request, session_id: Any) -> Response:
-        session = selectors.session_get_for(user=request.user, session_id=session_id)
+        session = selectors.session_get_for(user=_user(request), session_id=session_id)
         services.session_revoke(session=session, meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -68,14 +68,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return _json(400, "validation_error", "Invalid input.", _flatten(detail))
     if isinstance(exc, drf.APIException):
         headers: dict[str, str] = {}
-        if isinstance(exc, drf.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        # Throttled.__init__ sets `wait`; the DRF stubs do not declare it.
+        wait = cast("float | None", getattr(exc, "wait", None)) if isinstance(exc, drf.Throttled) else None
+        if wait is not None:
+            headers["Retry-After"] = str(max(1, int(wait + 0.999)))
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else exc.default_code
-        detail = exc.detail if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        message: object = exc.detail if not isinstance(exc.detail, (dict, list)) else exc.default_detail
         if isinstance(exc, drf.Throttled):
-            detail = "Too many requests; try again later."
-        return _json(exc.status_code, _CODES.get(code, code), detail, headers=headers)
+            message = "Too many requests; try again later."
+        return _json(exc.status_code, _CODES.get(code, code), message, headers=headers)
     if isinstance(exc, (OperationalError, InterfaceError)):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         return _json(

@@ -140,6 +140,9 @@ def _redis() -> Any:
 
 class _WindowRateThrottle(_Rates, _ClientAddressMixin, throttling.SimpleRateThrottle):
     counter = _WindowCounter()
+    # Set by SimpleRateThrottle.__init__ from the parsed rate.
+    duration: int
+    num_requests: int
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:

@@ -257,6 +257,7 @@ def test_the_sessions_page_shows_devices_and_revokes(
     session = Session.objects.get(user=outsider)
     page = console.get(SESSIONS).content.decode()
     assert "outsider@example.com" in page
+    assert session.ip_address is not None
     assert session.ip_address in page
     detail = console.get(f"{SESSIONS}{session.pk}/change/").content.decode()
     assert 'name="_save"' not in detail  # read-only

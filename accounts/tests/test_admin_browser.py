@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connections
 from rest_framework.test import APIClient
 
-from accounts.models import Session
+from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from audit.models import Event, EventType
 
@@ -69,8 +69,8 @@ def shot(page: Any, name: str) -> None:
 
 
 def test_staff_revoke_a_users_sessions_in_the_admin(live_server: Any, page: Any) -> None:
-    staff = UserFactory(email="staff@example.com", full_name="Stella Staff", is_staff=True)
-    target = UserFactory(email="outsider@example.com", full_name="Otto Outsider")
+    staff = cast(User, UserFactory(email="staff@example.com", full_name="Stella Staff", is_staff=True))
+    target = cast(User, UserFactory(email="outsider@example.com", full_name="Otto Outsider"))
     UserFactory(email="bystander@example.com", full_name="Betty Bystander")
     for agent in ("Firefox on a laptop", "Safari on a phone"):
         login = APIClient().post(

@@ -14,7 +14,7 @@ factory = RequestFactory()
 
 
 def _ip(remote: str, forwarded: str | None = None) -> str:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return client_ip(factory.get("/", **extra))

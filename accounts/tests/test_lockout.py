@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import time_machine
@@ -11,7 +11,7 @@ from axes.models import AccessAttempt
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import Session
+from accounts.models import Session, User
 from accounts.tests import servers
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.servers import post_json
@@ -35,7 +35,7 @@ def _no_login_throttle(settings: Any) -> None:
 
 
 def attempt(email: str, password: str, *, ip: str = "203.0.113.5", forwarded: str | None = None) -> Any:
-    extra = {"REMOTE_ADDR": ip}
+    extra: dict[str, Any] = {"REMOTE_ADDR": ip}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return APIClient().post("/api/v1/auth/login", {"email": email, "password": password}, format="json", **extra)
@@ -189,7 +189,7 @@ def test_staff_unlock_lifts_the_lock_from_every_address(user: Any, staff_client:
 
 
 def test_an_inactive_account_answers_like_a_wrong_password_and_counts(db: Any) -> None:
-    inactive = UserFactory(email="gone@example.com", is_active=False)
+    inactive = cast(User, UserFactory(email="gone@example.com", is_active=False))
     assert [attempt(inactive.email, PASSWORD).status_code for _ in range(5)] == [401] * 5
     assert_locked(attempt(inactive.email, PASSWORD))
 

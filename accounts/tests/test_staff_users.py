@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -220,7 +220,9 @@ def test_deactivation_ends_every_session_at_once(
     assert response.json()["is_active"] is False
     assert outsider_client.get("/api/v1/auth/me").status_code == 401
     assert second_device.get("/api/v1/auth/me").status_code == 401
-    refresh = APIClient().post("/api/v1/auth/refresh", {"refresh": outsider_client.tokens["refresh"]}, format="json")
+    refresh = APIClient().post(
+        "/api/v1/auth/refresh", {"refresh": cast(Any, outsider_client).tokens["refresh"]}, format="json"
+    )
     assert refresh.status_code == 401
     assert not Session.objects.filter(user=outsider, ended_at__isnull=True).exists()
     assert set(Session.objects.filter(user=outsider).values_list("end_reason", flat=True)) == {"deactivated"}

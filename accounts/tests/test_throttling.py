@@ -39,7 +39,7 @@ def rates(settings: Any) -> Any:
 
 
 def post(path: str, body: dict[str, Any], *, ip: str = "203.0.113.5", forwarded: str | None = None) -> Any:
-    extra = {"REMOTE_ADDR": ip}
+    extra: dict[str, Any] = {"REMOTE_ADDR": ip}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return APIClient().post(path, body, format="json", **extra)
@@ -129,7 +129,8 @@ def test_the_per_email_count_is_keyed_on_a_hash_of_the_normalised_email(rates: A
 
 def test_a_password_reset_without_a_usable_email_is_a_400_not_a_count(rates: Any) -> None:
     rates(password_reset="1/hour")
-    for n, body in enumerate([{}, {"email": 42}, {"email": ""}, {"email": "   "}]):
+    bodies: list[dict[str, Any]] = [{}, {"email": 42}, {"email": ""}, {"email": "   "}]
+    for n, body in enumerate(bodies):
         response = post("/api/v1/auth/password/reset", body, ip=f"198.51.100.{n}")
         assert response.status_code == 400
         assert response.json()["code"] == "validation_error"

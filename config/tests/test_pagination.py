@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.paginator import EmptyPage, PageNotAnInteger
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seven_users() -> list[User]:
-    return [UserFactory(email=f"u{n}@example.com") for n in range(7)]
+    return [cast(User, UserFactory(email=f"u{n}@example.com")) for n in range(7)]
 
 
 @pytest.mark.parametrize(
