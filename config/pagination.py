@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger
 from django.core.paginator import Paginator as DjangoPaginator
@@ -11,9 +11,19 @@ from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable
 from rest_framework import pagination
 
-_TOTAL = "_page_total"
+# The name of the window count on each row of a page; precompiled rows (see `PageRows`) end with it too.
+PAGE_TOTAL = "_page_total"
 _MAX_OFFSET = 2**62
 _WINDOWABLE = (ModelIterable, ValuesIterable, ValuesListIterable)
+
+
+@runtime_checkable
+class PageRows(Protocol):
+    """A list that reads its own pages: rows whose last value is the total (a window count)."""
+
+    def page_rows(self, *, offset: int, limit: int) -> list[tuple[Any, ...]]: ...
+
+    def count(self) -> int: ...
 
 
 class CountingPaginator(DjangoPaginator):
@@ -22,7 +32,8 @@ class CountingPaginator(DjangoPaginator):
     Django's paginator counts first, then fetches the page. A window count comes back on every row of the
     page, so the list endpoints make one query where they made two. When the page is empty (an empty list,
     or a page past the end) the total is unknown and a plain count answers it; querysets the window cannot
-    count exactly (DISTINCT, already sliced, other iterables) take Django's usual path.
+    count exactly (DISTINCT, already sliced, other iterables) take Django's usual path. An object list that
+    reads its own pages (`PageRows`, e.g. a precompiled query) is asked for the page's rows directly.
     """
 
     def _windowable(self) -> bool:
@@ -48,36 +59,42 @@ class CountingPaginator(DjangoPaginator):
         return number
 
     def page(self, number: Any) -> Page:
-        if not self._windowable():
+        own_pages = isinstance(self.object_list, PageRows)
+        if not own_pages and not self._windowable():
             return super().page(super().validate_number(number))
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
         if bottom > _MAX_OFFSET:  # past any real list, and past what a 64-bit OFFSET can say
             raise EmptyPage("That page contains no results")
-        rows = list(self.object_list.annotate(**{_TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
+        rows: list[Any]
+        if own_pages:
+            rows = cast(PageRows, self.object_list).page_rows(offset=bottom, limit=self.per_page)
+        else:
+            qs = cast(QuerySet[Any], self.object_list)  # `_windowable()` checked it is a QuerySet
+            rows = list(qs.annotate(**{PAGE_TOTAL: Window(Count("*"))})[bottom : bottom + self.per_page])
         if not rows:
             if number > 1:
                 raise EmptyPage("That page contains no results")
-            self.__dict__["count"] = self.object_list.count()
-            return self._get_page([], number, self)
+            self.__dict__["count"] = cast(PageRows, self.object_list).count()
+            return Page([], number, self)
         self.__dict__["count"] = _strip_total(rows)
-        return self._get_page(rows, number, self)
+        return Page(rows, number, self)
 
 
 def _strip_total(rows: list[Any]) -> int:
     """Takes the window count off every row (in place) and returns it."""
     first = rows[0]
     if isinstance(first, dict):
-        total = first[_TOTAL]
+        total = first[PAGE_TOTAL]
         for row in rows:
-            del row[_TOTAL]
+            del row[PAGE_TOTAL]
     elif isinstance(first, tuple):
         total = first[-1]
         rows[:] = [row[:-1] for row in rows]
     else:
-        total = getattr(first, _TOTAL)
+        total = getattr(first, PAGE_TOTAL)
         for row in rows:
-            delattr(row, _TOTAL)
+            delattr(row, PAGE_TOTAL)
     return int(total)
 
 

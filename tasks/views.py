@@ -161,7 +161,11 @@ class TaskListView(GenericAPIView[Task]):
         responses={200: TaskSerializer(many=True)},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
-        rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
+        rows: Any
+        if TaskFilter.is_filtered(request.query_params):
+            rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
+        else:
+            rows = selectors.TaskListRows(user=request.user, columns=TASK_COLUMNS)
         page = self.paginate_queryset(rows)
         return self.get_paginated_response([task_row_to_dict(row) for row in page or ()])
 
