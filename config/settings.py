@@ -307,7 +307,7 @@ SPECTACULAR_SETTINGS = {
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000")
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "idempotency-key", "x-request-id", "accept"]
-CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition"]
+CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition", "Idempotent-Replayed"]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
 ADMIN_URL = env_str("ADMIN_URL", "admin/")
