@@ -15,6 +15,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.formats import iso
 from tasks.dates import MESSAGE as WHEN_MESSAGE
 from tasks.dates import parse_when
 from tasks.models import (
@@ -61,14 +62,6 @@ TASK_FIELDS: tuple[str, ...] = (
 )
 TRASH_COLUMNS = (*TASK_COLUMNS, "deleted_at")
 TRASH_FIELDS = (*TASK_FIELDS, "deleted_at")
-
-
-def iso(value: datetime | None) -> str | None:
-    """The API's timestamp format: ISO 8601 in UTC with a `Z`, as DRF's DateTimeField writes it."""
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
