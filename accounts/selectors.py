@@ -10,6 +10,8 @@ from accounts.models import Session, User
 from config.compiled import CompiledQuery
 from config.errors import NotFound
 
+_SESSION_FIELDS = [field.attname for field in Session._meta.concrete_fields]
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 _session_query = CompiledQuery(
     "session_with_user",
     lambda: Session.objects.select_related("user").filter(pk=uuid.UUID(int=0)),
@@ -34,10 +36,6 @@ def session_with_user(session_id: uuid.UUID) -> Session | None:
     user = User.from_db(alias, _USER_FIELDS, row[split : split + len(_USER_FIELDS)])
     Session.user.field.set_cached_value(session, user)
     return session
-
-
-_SESSION_FIELDS = [field.attname for field in Session._meta.concrete_fields]
-_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
 
 
 def session_list_for(*, user: User) -> QuerySet[Session]:
