@@ -76,12 +76,25 @@ def session_revoke(*, session: Session, meta: RequestMeta) -> None:
     session_end(session=session, reason=Session.EndReason.REVOKED, meta=meta, event=EventType.SESSION_REVOKED)
 
 
-def sessions_end_all(*, user: User, reason: str, except_session_id: Any = None) -> int:
-    """Ends every live session of the user (but one, when given). Returns how many ended."""
+def sessions_end_all(
+    *,
+    user: User,
+    reason: str,
+    event: EventType,
+    meta: RequestMeta,
+    details: dict[str, Any] | None = None,
+    except_session_id: Any = None,
+) -> int:
+    """Ends every live session of the user (but one, when given) and records `event` with how many ended.
+
+    Call it inside the transaction of the change that ends them, so the event and the ends commit together.
+    """
     sessions = Session.objects.filter(user=user, ended_at__isnull=True)
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
-    return sessions.update(ended_at=timezone.now(), end_reason=reason)
+    ended = sessions.update(ended_at=timezone.now(), end_reason=reason)
+    audit_record(event=event, user=user, meta=meta, details={**(details or {}), "sessions_ended": ended})
+    return ended
 
 
 def session_touch(*, session: Session) -> None:
@@ -236,8 +249,7 @@ def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: Reques
 
 def logout_all(*, user: User, meta: RequestMeta) -> None:
     with transaction.atomic():
-        count = sessions_end_all(user=user, reason=Session.EndReason.LOGOUT_ALL)
-        audit_record(event=EventType.LOGOUT_ALL, user=user, meta=meta, details={"sessions_ended": count})
+        sessions_end_all(user=user, reason=Session.EndReason.LOGOUT_ALL, event=EventType.LOGOUT_ALL, meta=meta)
 
 
 # Profile and account ----------------------------------------------------------------------------------
@@ -280,10 +292,13 @@ def password_change(
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
-        ended = sessions_end_all(
-            user=user, reason=Session.EndReason.PASSWORD_CHANGED, except_session_id=current_session_id
+        sessions_end_all(
+            user=user,
+            reason=Session.EndReason.PASSWORD_CHANGED,
+            event=EventType.PASSWORD_CHANGED,
+            meta=meta,
+            except_session_id=current_session_id,
         )
-        audit_record(event=EventType.PASSWORD_CHANGED, user=user, meta=meta, details={"sessions_ended": ended})
 
 
 def password_reset_request(*, email: str, meta: RequestMeta) -> None:
@@ -325,9 +340,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
             raise ValidationFailed.on("token", "This password reset link is invalid, expired or already used.")
         locked.set_password(new_password)
         locked.save(update_fields=["password"])
-        ended = sessions_end_all(user=locked, reason=Session.EndReason.PASSWORD_RESET)
-        audit_record(
-            event=EventType.PASSWORD_RESET_COMPLETED, user=locked, meta=meta, details={"sessions_ended": ended}
+        sessions_end_all(
+            user=locked, reason=Session.EndReason.PASSWORD_RESET, event=EventType.PASSWORD_RESET_COMPLETED, meta=meta
         )
 
 
@@ -416,9 +430,12 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
             if locked.is_active:
                 audit_record(event=EventType.USER_ACTIVATED, user=locked, meta=meta, details=by)
             else:
-                ended = sessions_end_all(user=locked, reason=Session.EndReason.DEACTIVATED)
-                audit_record(
-                    event=EventType.USER_DEACTIVATED, user=locked, meta=meta, details={**by, "sessions_ended": ended}
+                sessions_end_all(
+                    user=locked,
+                    reason=Session.EndReason.DEACTIVATED,
+                    event=EventType.USER_DEACTIVATED,
+                    meta=meta,
+                    details=by,
                 )
         if "is_staff" in changed:
             audit_record(
@@ -468,21 +485,21 @@ def user_unlock(*, actor: User | None, user: User, meta: RequestMeta) -> int:
 def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestMeta) -> int:
     """Ends every live session of the user (the staff's "sign out everywhere"). Returns how many ended."""
     with transaction.atomic():
-        ended = sessions_end_all(user=user, reason=Session.EndReason.REVOKED)
-        audit_record(
-            event=EventType.SESSION_REVOKED, user=user, meta=meta, details={**_by(actor), "sessions_ended": ended}
+        return sessions_end_all(
+            user=user, reason=Session.EndReason.REVOKED, event=EventType.SESSION_REVOKED, meta=meta, details=_by(actor)
         )
-    return ended
 
 
 def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -> int:
     """After staff set a user's password (the admin's password form): end every session, as a reset does."""
     with transaction.atomic():
-        ended = sessions_end_all(user=user, reason=Session.EndReason.PASSWORD_RESET)
-        audit_record(
-            event=EventType.PASSWORD_CHANGED, user=user, meta=meta, details={**_by(actor), "sessions_ended": ended}
+        return sessions_end_all(
+            user=user,
+            reason=Session.EndReason.PASSWORD_RESET,
+            event=EventType.PASSWORD_CHANGED,
+            meta=meta,
+            details=_by(actor),
         )
-    return ended
 
 
 def sessions_prune(*, older_than: timedelta) -> int:
