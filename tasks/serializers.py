@@ -47,19 +47,8 @@ TASK_COLUMNS: tuple[str, ...] = (
     "created_at",
     "updated_at",
 )
-TASK_FIELDS: tuple[str, ...] = (
-    "id",
-    "owner",
-    "title",
-    "description",
-    "status",
-    "priority",
-    "due_at",
-    "tags",
-    "completed_at",
-    "created_at",
-    "updated_at",
-)
+# The body's field names: the columns, with the owner shown as `owner`.
+TASK_FIELDS: tuple[str, ...] = tuple("owner" if column == "owner_id" else column for column in TASK_COLUMNS)
 TRASH_COLUMNS = (*TASK_COLUMNS, "deleted_at")
 TRASH_FIELDS = (*TASK_FIELDS, "deleted_at")
 
