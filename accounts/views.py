@@ -39,14 +39,9 @@ from accounts.serializers import (
 from accounts.tokens import TokenPair
 from audit.context import RequestMeta
 from config.errors import AccountLocked
+from config.input import validated
 from config.schema import BodyOnDeleteSchema, ErrorSerializer
 from config.throttling import LoginThrottle, PasswordResetEmailThrottle, PasswordResetThrottle, RegisterThrottle
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
@@ -81,7 +76,7 @@ class RegisterView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = _valid(RegisterSerializer, request)
+        data = validated(RegisterSerializer, request)
         user, pair = services.user_register(
             email=data["email"],
             password=data["password"],
@@ -124,7 +119,7 @@ class LoginView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = _valid(LoginSerializer, request)
+        data = validated(LoginSerializer, request)
         user, pair = services.user_login(
             request=request._request,
             email=data["email"],
@@ -147,7 +142,7 @@ class RefreshView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        data = _valid(RefreshSerializer, request)
+        data = validated(RefreshSerializer, request)
         pair = services.token_refresh(raw_refresh=data["refresh"], meta=RequestMeta.from_request(request))
         return _token_response(pair)
 
@@ -155,7 +150,7 @@ class RefreshView(APIView):
 class LogoutView(APIView):
     @extend_schema(request=LogoutSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        data = _valid(LogoutSerializer, request)
+        data = validated(LogoutSerializer, request)
         services.logout(
             user=_user(request),
             session_id=_session_id(request),
@@ -181,13 +176,13 @@ class MeView(APIView):
 
     @extend_schema(request=ProfileUpdateSerializer, responses={200: UserSerializer}, tags=["profile"])
     def patch(self, request: Request) -> Response:
-        data = _valid(ProfileUpdateSerializer, request)
+        data = validated(ProfileUpdateSerializer, request)
         user = services.profile_update(user=_user(request), data=data, meta=RequestMeta.from_request(request))
         return Response(UserSerializer(user).data)
 
     @extend_schema(request=PasswordSerializer, responses={204: NO_CONTENT}, tags=["profile"])
     def delete(self, request: Request) -> Response:
-        data = _valid(PasswordSerializer, request)
+        data = validated(PasswordSerializer, request)
         services.account_delete(user=_user(request), password=data["password"], meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -195,7 +190,7 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     @extend_schema(request=PasswordChangeSerializer, responses={204: NO_CONTENT}, tags=["password"])
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordChangeSerializer, request)
+        data = validated(PasswordChangeSerializer, request)
         services.password_change(
             user=_user(request),
             current_password=data["current_password"],
@@ -218,7 +213,7 @@ class PasswordResetView(APIView):
         tags=["password"],
     )
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordResetSerializer, request)
+        data = validated(PasswordResetSerializer, request)
         services.password_reset_request(email=data["email"], meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
@@ -229,7 +224,7 @@ class PasswordResetConfirmView(APIView):
 
     @extend_schema(request=PasswordResetConfirmSerializer, responses={204: NO_CONTENT}, tags=["password"])
     def post(self, request: Request) -> Response:
-        data = _valid(PasswordResetConfirmSerializer, request)
+        data = validated(PasswordResetConfirmSerializer, request)
         services.password_reset_confirm(
             uid=data["uid"],
             token=data["token"],
@@ -245,7 +240,7 @@ class EmailVerifyView(APIView):
 
     @extend_schema(request=UidTokenSerializer, responses={204: NO_CONTENT}, tags=["email"])
     def post(self, request: Request) -> Response:
-        data = _valid(UidTokenSerializer, request)
+        data = validated(UidTokenSerializer, request)
         services.email_verify(uid=data["uid"], token=data["token"], meta=RequestMeta.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -346,7 +341,7 @@ class StaffUserDetailView(APIView):
     )
     def patch(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        data = _valid(StaffUserUpdateSerializer, request)
+        data = validated(StaffUserUpdateSerializer, request)
         user = services.user_update_by_staff(
             actor=_actor(request), user=user, data=data, meta=RequestMeta.from_request(request)
         )

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from audit.context import RequestMeta
 from config.errors import ValidationFailed
+from config.input import validated
 from config.schema import ErrorSerializer
 from tasks import selectors, services
 from tasks.filters import TaskFilter, TaskFilterBackend
@@ -97,12 +98,6 @@ IDEMPOTENCY_KEY_MAX = 255
 
 def _meta(request: Request) -> RequestMeta:
     return RequestMeta.from_request(request)
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _task_id(kwargs: dict[str, Any]) -> int:
@@ -184,7 +179,7 @@ class TaskListView(GenericAPIView[Task]):
         key = _idempotency_key(request)
         if key is None:
             task = services.task_create(
-                owner=request.user, data=_valid(TaskWriteSerializer, request), meta=_meta(request)
+                owner=request.user, data=validated(TaskWriteSerializer, request), meta=_meta(request)
             )
             return _task_response(task, status.HTTP_201_CREATED)
         fingerprint = services.request_fingerprint(request.data)
@@ -194,7 +189,7 @@ class TaskListView(GenericAPIView[Task]):
                 owner=request.user,
                 key=key,
                 fingerprint=fingerprint,
-                data=_valid(TaskWriteSerializer, request),
+                data=validated(TaskWriteSerializer, request),
                 meta=_meta(request),
                 render=task_to_dict,
             )
@@ -258,7 +253,7 @@ class TaskDetailView(APIView):
         task = services.task_update(
             owner=request.user,
             task_id=_task_id(kwargs),
-            data=_valid(TaskWriteSerializer, request),
+            data=validated(TaskWriteSerializer, request),
             replace=True,
             if_match=request.headers.get("If-Match"),
             meta=_meta(request),
@@ -276,7 +271,7 @@ class TaskDetailView(APIView):
         task = services.task_update(
             owner=request.user,
             task_id=_task_id(kwargs),
-            data=_valid(TaskPatchSerializer, request),
+            data=validated(TaskPatchSerializer, request),
             if_match=request.headers.get("If-Match"),
             meta=_meta(request),
         )
@@ -369,7 +364,7 @@ class BulkView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = _valid(BulkSerializer, request)
+        data = validated(BulkSerializer, request)
         updated = services.tasks_bulk(
             owner=request.user,
             action=data["action"],
