@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from accounts.selectors import session_with_user
 from accounts.services import session_touch
 from accounts.tokens import SESSION_CLAIM, decode_access
-from config.errors import TokenInvalid
+from config.http.errors import TokenInvalid
 
 
 class SessionTokenAuthentication(BaseAuthentication):

@@ -12,7 +12,7 @@ the rows as "access attempts". A failure costs a few indexed queries, which is f
 
 Both doors share one count: the API login (`accounts.services.user_login`) and the admin login (axes'
 backend and middleware) key attempts on the normalised email (`username_from`) and the trusted client
-address (`config.net.client_ip`), so a lock engaged through one also holds on the other.
+address (`config.http.net.client_ip`), so a lock engaged through one also holds on the other.
 """
 
 from __future__ import annotations

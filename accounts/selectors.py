@@ -7,8 +7,8 @@ from django.db import connections, router
 from django.db.models import QuerySet
 
 from accounts.models import Session, User
-from config.compiled import CompiledQuery
-from config.errors import NotFound
+from config.http.compiled import CompiledQuery
+from config.http.errors import NotFound
 
 _SESSION_FIELDS = [field.attname for field in Session._meta.concrete_fields]
 _USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
@@ -23,7 +23,7 @@ def session_with_user(session_id: uuid.UUID) -> Session | None:
     """The session by primary key with its user: the one query every authenticated request makes.
 
     The same instances as `Session.objects.select_related("user").get(pk=...)`, from SQL compiled once per
-    connection (config/compiled.py).
+    connection (config/http/compiled.py).
     """
     alias = router.db_for_read(Session)
     param = Session._meta.pk.get_db_prep_value(session_id, connections[alias])  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import Session, User
-from config.formats import iso
+from config.http.formats import iso
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 

@@ -22,7 +22,7 @@ from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestMeta
 from audit.models import EventType
 from audit.services import audit_record
-from config.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+from config.http.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
 
 
 def _new_jti() -> str:

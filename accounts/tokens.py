@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
-from config.errors import TokenInvalid
+from config.http.errors import TokenInvalid
 
 SESSION_CLAIM = "sid"
 

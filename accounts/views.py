@@ -36,12 +36,13 @@ from accounts.serializers import (
     UnlockResultSerializer,
     UserSerializer,
 )
+from accounts.throttling import PasswordResetEmailThrottle
 from accounts.tokens import TokenPair
 from audit.context import RequestMeta
-from config.errors import AccountLocked
-from config.input import validated
-from config.schema import BodyOnDeleteSchema, ErrorSerializer
-from config.throttling import LoginThrottle, PasswordResetEmailThrottle, PasswordResetThrottle, RegisterThrottle
+from config.http.errors import AccountLocked
+from config.http.input import validated
+from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
+from config.http.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
 
 
 def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from config.logging import request_id_var
-from config.net import client_ip
+from config.http.logging import request_id_var
+from config.http.net import client_ip
 
 USER_AGENT_MAX = 400
 

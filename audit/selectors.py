@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from audit.models import Event
-from config.errors import NotFound
+from config.http.errors import NotFound
 
 
 def event_list_for(*, user: Any) -> QuerySet[Event]:

@@ -12,7 +12,7 @@ from audit import selectors
 from audit.filters import EventFilter
 from audit.models import Event
 from audit.serializers import EventSerializer
-from config.schema import ErrorSerializer
+from config.http.schema import ErrorSerializer
 
 
 class ReadOnlyLogView:

@@ -105,9 +105,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.middleware.RequestIDMiddleware",
-    "config.middleware.BodySizeLimitMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "config.http.middleware.RequestIDMiddleware",
+    "config.http.middleware.BodySizeLimitMiddleware",
+    "config.http.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -251,7 +251,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 # The API and the admin login count against the same normalised email.
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
-AXES_CLIENT_IP_CALLABLE = "config.net.client_ip"
+AXES_CLIENT_IP_CALLABLE = "config.http.net.client_ip"
 # The API answers lockouts itself (JSON); the admin gets a 429 page with Retry-After.
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -266,14 +266,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.negotiation.JSONOnlyNegotiation",
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.PageNumberPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.http.negotiation.JSONOnlyNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "config.http.pagination.PageNumberPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "config.http.exceptions.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "config.throttling.UserRateThrottle",
-        "config.throttling.AnonRateThrottle",
+        "config.http.throttling.UserRateThrottle",
+        "config.http.throttling.AnonRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "user": env_rate("THROTTLE_USER", "1000/min"),
@@ -300,7 +300,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "config.schema.add_error_responses",
+        "config.http.schema.add_error_responses",
     ],
     "SECURITY": [{"bearerAuth": []}],
 }
@@ -336,13 +336,13 @@ if LOG_FORMAT not in {"text", "json"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.logging.RequestIDFilter"}},
+    "filters": {"request_id": {"()": "config.http.logging.RequestIDFilter"}},
     "formatters": {
         "text": {
-            "()": "config.logging.TextFormatter",
+            "()": "config.http.logging.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
-        "json": {"()": "config.logging.JSONFormatter"},
+        "json": {"()": "config.http.logging.JSONFormatter"},
     },
     "handlers": {
         "console": {

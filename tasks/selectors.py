@@ -11,9 +11,9 @@ from django.db import connections, router
 from django.db.models import Count, Q, Window
 from django.utils import timezone
 
-from config.compiled import CompiledQuery
-from config.errors import NotFound
-from config.pagination import PAGE_TOTAL
+from config.http.compiled import CompiledQuery
+from config.http.errors import NotFound
+from config.http.pagination import PAGE_TOTAL
 from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Status, Task, TaskQuerySet
 
 # Newest first; the id breaks ties so pages never repeat or skip a task.
@@ -45,7 +45,7 @@ def _default_page_query(columns: tuple[str, ...]) -> CompiledQuery:
 class TaskListRows:
     """The plain list (no filter, default order) for the paginator: each page and the total in one query.
 
-    This is the request an SPA makes most, so its SQL is compiled once per connection (config/compiled.py)
+    This is the request an SPA makes most, so its SQL is compiled once per connection (config/http/compiled.py)
     instead of being rebuilt by the ORM on every request. Rows are `columns` plus the total, as
     `task_list_for(...).annotate(total=Window(Count("*"))).values_list(*columns, "total")` would give.
     """

@@ -21,7 +21,7 @@ from django.utils import timezone
 from audit.context import RequestMeta
 from audit.models import EventType
 from audit.services import audit_record
-from config.errors import Conflict, NotFound, PreconditionFailed
+from config.http.errors import Conflict, NotFound, PreconditionFailed
 from tasks.models import MAX_ID, IdempotencyKey, Priority, Status, Task
 
 # The values a replaced (PUT) or new task takes for the fields its body leaves out.

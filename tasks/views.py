@@ -25,9 +25,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.context import RequestMeta
-from config.errors import ValidationFailed
-from config.input import validated
-from config.schema import ErrorSerializer
+from config.http.errors import ValidationFailed
+from config.http.input import validated
+from config.http.schema import ErrorSerializer
 from tasks import selectors, services
 from tasks.filters import TaskFilter, TaskFilterBackend
 from tasks.models import Task

@@ -1,4 +1,4 @@
-"""The client address (config.net.client_ip): X-Forwarded-For counts only when a trusted proxy sent it."""
+"""The client address (config.http.net.client_ip): X-Forwarded-For counts only when a trusted proxy sent it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from config.net import _trusted_networks, client_ip
+from config.http.net import _trusted_networks, client_ip
 
 factory = RequestFactory()
 

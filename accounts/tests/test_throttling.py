@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from accounts.tests import servers
 from accounts.tests.factories import PASSWORD
 from accounts.tests.servers import post_json
-from config.throttling import LoginThrottle, cache_lock
+from config.http.throttling import LoginThrottle, cache_lock
 
 pytestmark = pytest.mark.django_db
 app_instances = servers.app_instances  # gunicorn instances on loopback, for the multi-process test

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from django.db import OperationalError
 
-from config import health
+from config.http import health
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from config.logging import JSONFormatter, RequestIDFilter, TextFormatter, request_id_var
+from config.http.logging import JSONFormatter, RequestIDFilter, TextFormatter, request_id_var
 
 
 def _record(message: str, *args: Any) -> logging.LogRecord:

@@ -7,7 +7,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from config.pagination import CountingPaginator
+from config.http.pagination import CountingPaginator
 
 pytestmark = pytest.mark.django_db
 

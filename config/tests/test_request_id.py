@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tests.factories import PASSWORD
 from audit.models import Event, EventType
-from config.logging import RequestIDFilter
+from config.http.logging import RequestIDFilter
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.db.models import Count, Window
 
-from config.pagination import PAGE_TOTAL
+from config.http.pagination import PAGE_TOTAL
 from tasks import selectors
 from tasks.models import Priority, Status
 from tasks.serializers import TASK_COLUMNS

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from config.errors import error_body
-from config.exceptions import DB_RETRY_AFTER_SECONDS
-from config.logging import request_id_var
+from config.http.errors import error_body
+from config.http.exceptions import DB_RETRY_AFTER_SECONDS
+from config.http.logging import request_id_var
 
 request_logger = logging.getLogger("taskdesk.request")
 

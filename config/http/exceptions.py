@@ -12,8 +12,8 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from config.errors import ApplicationError, error_body
-from config.logging import request_id_var
+from config.http.errors import ApplicationError, error_body
+from config.http.logging import request_id_var
 
 logger = logging.getLogger("taskdesk.errors")
 

@@ -14,10 +14,9 @@ moment would each write back their own hit and one would be lost, letting a burs
 from __future__ import annotations
 
 import functools
-import hashlib
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -27,7 +26,7 @@ from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
-from config.net import client_ip
+from config.http.net import client_ip
 
 # A lock is held for one cache read and one write; these bound a stuck holder and a waiting request.
 LOCK_TIMEOUT_SECONDS = 2
@@ -193,25 +192,3 @@ class RegisterThrottle(ScopedAddressThrottle):
 
 class PasswordResetThrottle(ScopedAddressThrottle):
     scope = "password_reset"
-
-
-class PasswordResetEmailThrottle(_SerializedHistory, _AlwaysWait, _Rates, throttling.SimpleRateThrottle):
-    """The `password_reset` rate per email address, from any number of client addresses.
-
-    Keyed on the normalised email of the body (hashed, so no address sits in the cache's key space), which
-    stops one mailbox being flooded with reset emails through many addresses. A body without a usable email
-    is not counted here; the serializer answers it with a 400.
-    """
-
-    scope = "password_reset"
-
-    def get_cache_key(self, request: Request, view: object) -> str | None:
-        from accounts.models import normalize_email  # Not at import: DRF loads throttles with its settings.
-
-        data = request.data
-        raw = data.get("email") if isinstance(data, Mapping) else None
-        email = normalize_email(raw) if isinstance(raw, str) else ""
-        if not email:
-            return None
-        digest = hashlib.sha256(email.encode()).hexdigest()
-        return self.cache_format % {"scope": "password_reset_email", "ident": digest}

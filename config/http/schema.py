@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
@@ -92,11 +91,3 @@ class BodyOnDeleteSchema(AutoSchema):
             return super()._get_request_body(direction)
         finally:
             self.method = "DELETE"
-
-
-class SessionTokenAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "accounts.authentication.SessionTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -6,8 +6,8 @@ from functools import wraps
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from config import health as checks
-from config.middleware import json_error
+from config.http import health as checks
+from config.http.middleware import json_error
 
 View = Callable[..., JsonResponse]
 
