@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts import lockout, services
 from accounts.models import Session, User, normalize_email
-from audit.context import RequestMeta
+from audit.context import RequestContext
 
 admin.site.site_header = "Taskdesk administration"
 admin.site.site_title = "Taskdesk administration"
@@ -213,7 +213,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
                 actor=_actor(request),
                 user=obj,
                 data={name: form.cleaned_data[name] for name in staff_fields},
-                meta=RequestMeta.from_request(request),
+                meta=RequestContext.from_request(request),
             )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -228,10 +228,10 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         return to_delete, model_count, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        services.user_delete_by_staff(actor=_actor(request), user=obj, meta=RequestMeta.from_request(request))
+        services.user_delete_by_staff(actor=_actor(request), user=obj, meta=RequestContext.from_request(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         for user in queryset.exclude(pk=request.user.pk):
             services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
         if queryset.filter(pk=request.user.pk).exists():
@@ -245,13 +245,13 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         if request.method == "POST" and before is not None and after != before:
             user = User.objects.get(pk=id)
             services.user_password_set_by_staff(
-                actor=_actor(request), user=user, meta=RequestMeta.from_request(request)
+                actor=_actor(request), user=user, meta=RequestContext.from_request(request)
             )
         return response
 
     @admin.action(description="Deactivate selected users (ends their sessions)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         count = 0
         for user in queryset.filter(is_active=True):
             if user.pk == request.user.pk:
@@ -263,7 +263,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
 
     @admin.action(description="Activate selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         count = 0
         for user in queryset.filter(is_active=False):
             services.user_set_active(actor=_actor(request), user=user, is_active=True, meta=meta)
@@ -272,7 +272,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
 
     @admin.action(description="Unlock selected users (lift login lockouts)")
     def unlock_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         cleared = sum((services.user_unlock(actor=_actor(request), user=user, meta=meta) for user in queryset), 0)
         self.message_user(
             request, f"Unlocked {len(queryset)} user(s); {cleared} failed-login record(s) cleared.", messages.SUCCESS
@@ -280,7 +280,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
 
     @admin.action(description="Revoke all sessions of selected users")
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         ended = sum(
             (services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in queryset), 0
         )
@@ -355,7 +355,7 @@ class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
     @admin.action(description="Revoke selected sessions")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         live = list(queryset.filter(ended_at__isnull=True).select_related("user"))
         for session in live:
             services.session_revoke(session=session, meta=meta)
@@ -382,7 +382,7 @@ class LockoutAttemptAdmin(StaffConsoleMixin, AccessAttemptAdmin):
 
     @admin.action(description="Unlock the accounts of the selected attempts (from every address)")
     def unlock_accounts(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
-        meta = RequestMeta.from_request(request)
+        meta = RequestContext.from_request(request)
         emails = {email for email in queryset.values_list("username", flat=True) if email}
         users = list(User.objects.filter(email__in=emails))
         for user in users:

@@ -33,7 +33,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 
@@ -189,7 +189,7 @@ def record_locked_out(*, request: HttpRequest, email: str) -> None:
         event=EventType.LOCKED_OUT,
         user=user,
         email=normalize_email(email),
-        meta=RequestMeta.from_request(request),
+        meta=RequestContext.from_request(request),
         details={
             "failures": get_failure_limit(request, None),
             "lockout_seconds": int(_cool_off(request).total_seconds()),

@@ -19,7 +19,7 @@ from accounts.emails import send_after_commit
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
 from accounts.models import Session, User, normalize_email
 from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
@@ -48,7 +48,7 @@ def _pair_for(session: Session) -> TokenPair:
 # Sessions ---------------------------------------------------------------------------------------------
 
 
-def session_open(*, user: User, meta: RequestMeta) -> tuple[Session, TokenPair]:
+def session_open(*, user: User, meta: RequestContext) -> tuple[Session, TokenPair]:
     now = timezone.now()
     session = Session.objects.create(
         user=user,
@@ -62,7 +62,7 @@ def session_open(*, user: User, meta: RequestMeta) -> tuple[Session, TokenPair]:
     return session, _pair_for(session)
 
 
-def session_end(*, session: Session, reason: str, meta: RequestMeta, event: EventType | None = None) -> None:
+def session_end(*, session: Session, reason: str, meta: RequestContext, event: EventType | None = None) -> None:
     """Ends one session; its access and refresh tokens fail from the next request on."""
     with transaction.atomic():
         updated = Session.objects.filter(pk=session.pk, ended_at__isnull=True).update(
@@ -72,7 +72,7 @@ def session_end(*, session: Session, reason: str, meta: RequestMeta, event: Even
             audit_record(event=event, user=session.user, meta=meta, details={"session_id": str(session.pk)})
 
 
-def session_revoke(*, session: Session, meta: RequestMeta) -> None:
+def session_revoke(*, session: Session, meta: RequestContext) -> None:
     session_end(session=session, reason=Session.EndReason.REVOKED, meta=meta, event=EventType.SESSION_REVOKED)
 
 
@@ -81,7 +81,7 @@ def sessions_end_all(
     user: User,
     reason: str,
     event: EventType,
-    meta: RequestMeta,
+    meta: RequestContext,
     details: dict[str, Any] | None = None,
     except_session_id: Any = None,
 ) -> int:
@@ -111,7 +111,7 @@ def session_touch(*, session: Session) -> None:
 # Sign-up, sign-in, tokens -----------------------------------------------------------------------------
 
 
-def user_register(*, email: str, password: str, full_name: str = "", meta: RequestMeta) -> tuple[User, TokenPair]:
+def user_register(*, email: str, password: str, full_name: str = "", meta: RequestContext) -> tuple[User, TokenPair]:
     email = normalize_email(email)
     candidate = User(email=email, full_name=full_name)
     _validate_password(password, user=candidate, field="password")
@@ -134,14 +134,14 @@ def user_register(*, email: str, password: str, full_name: str = "", meta: Reque
     return candidate, pair
 
 
-def _record_refused_while_locked(*, email: str, meta: RequestMeta) -> None:
+def _record_refused_while_locked(*, email: str, meta: RequestContext) -> None:
     # Hammering a locked account leaves a trace, though the attempt changes nothing else.
     with transaction.atomic():
         known = User.objects.filter(email=email).first()
         audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta, details={"reason": "locked"})
 
 
-def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestMeta) -> tuple[User, TokenPair]:
+def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair]:
     """Checks the lockout, then the credentials, and opens a session.
 
     The same 401 answers an unknown email, a wrong password and an inactive account. An account locked
@@ -175,7 +175,7 @@ def user_login(*, request: HttpRequest, email: str, password: str, meta: Request
     return user, pair
 
 
-def token_refresh(*, raw_refresh: str, meta: RequestMeta) -> TokenPair:
+def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
     """Rotates the session's refresh token.
 
     The row lock serialises concurrent refreshes of one session. The token in force is rotated; the one it
@@ -227,7 +227,7 @@ def token_refresh(*, raw_refresh: str, meta: RequestMeta) -> TokenPair:
     return _pair_for(session)
 
 
-def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: RequestMeta) -> None:
+def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: RequestContext) -> None:
     """Ends the session of the presented access token, and that of the refresh token if it is another."""
     ids = set()
     if session_id:
@@ -247,7 +247,7 @@ def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: Reques
             session_end(session=session, reason=Session.EndReason.LOGOUT, meta=meta, event=EventType.LOGOUT)
 
 
-def logout_all(*, user: User, meta: RequestMeta) -> None:
+def logout_all(*, user: User, meta: RequestContext) -> None:
     with transaction.atomic():
         sessions_end_all(user=user, reason=Session.EndReason.LOGOUT_ALL, event=EventType.LOGOUT_ALL, meta=meta)
 
@@ -257,7 +257,7 @@ def logout_all(*, user: User, meta: RequestMeta) -> None:
 PROFILE_EDITABLE = ("full_name", "bio", "avatar_url", "timezone")
 
 
-def profile_update(*, user: User, data: dict[str, Any], meta: RequestMeta) -> User:
+def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
     changed = [field for field in PROFILE_EDITABLE if field in data and getattr(user, field) != data[field]]
     if not changed:
         return user
@@ -269,7 +269,7 @@ def profile_update(*, user: User, data: dict[str, Any], meta: RequestMeta) -> Us
     return user
 
 
-def account_delete(*, user: User, password: str, meta: RequestMeta) -> None:
+def account_delete(*, user: User, password: str, meta: RequestContext) -> None:
     """Deletes the account, its sessions and its tasks; the audit log keeps the event with the email."""
     if not user.check_password(password):
         raise ValidationFailed.on("password", "The password is incorrect.")
@@ -284,7 +284,7 @@ def account_delete(*, user: User, password: str, meta: RequestMeta) -> None:
 
 
 def password_change(
-    *, user: User, current_password: str, new_password: str, current_session_id: Any, meta: RequestMeta
+    *, user: User, current_password: str, new_password: str, current_session_id: Any, meta: RequestContext
 ) -> None:
     if not user.check_password(current_password):
         raise ValidationFailed.on("current_password", "The current password is incorrect.")
@@ -301,7 +301,7 @@ def password_change(
         )
 
 
-def password_reset_request(*, email: str, meta: RequestMeta) -> None:
+def password_reset_request(*, email: str, meta: RequestContext) -> None:
     """Emails a reset link if an active account has this email; says nothing either way."""
     email = normalize_email(email)
     user = User.objects.filter(email=email, is_active=True).first()
@@ -328,7 +328,7 @@ def password_reset_request(*, email: str, meta: RequestMeta) -> None:
         )
 
 
-def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: RequestMeta) -> None:
+def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: RequestContext) -> None:
     user = user_from_uid(uid)
     if user is None or not user.is_active or not password_reset_tokens.check_token(user, token):
         raise ValidationFailed.on("token", "This password reset link is invalid, expired or already used.")
@@ -348,7 +348,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
 # Email verification -----------------------------------------------------------------------------------
 
 
-def _send_verification(*, user: User, meta: RequestMeta) -> None:
+def _send_verification(*, user: User, meta: RequestContext) -> None:
     uid, token = encode_uid(user), email_verification_tokens.make_token(user)
     send_after_commit(
         to=user.email,
@@ -363,14 +363,14 @@ def _send_verification(*, user: User, meta: RequestMeta) -> None:
     audit_record(event=EventType.EMAIL_VERIFICATION_SENT, user=user, meta=meta)
 
 
-def email_verification_resend(*, user: User, meta: RequestMeta) -> None:
+def email_verification_resend(*, user: User, meta: RequestContext) -> None:
     if user.email_verified:
         return
     with transaction.atomic():
         _send_verification(user=user, meta=meta)
 
 
-def email_verify(*, uid: str, token: str, meta: RequestMeta) -> User:
+def email_verify(*, uid: str, token: str, meta: RequestContext) -> User:
     user = user_from_uid(uid)
     if user is None or not email_verification_tokens.check_token(user, token):
         raise ValidationFailed.on("token", "This verification link is invalid, expired or already used.")
@@ -407,7 +407,7 @@ def _refuse_self_lockout(*, actor: User | None, user: User, data: dict[str, Any]
         raise ValidationFailed(errors=errors)
 
 
-def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any], meta: RequestMeta) -> User:
+def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any], meta: RequestContext) -> User:
     """Changes the staff-editable fields given in `data` (others are ignored).
 
     Deactivation ends every session of the user at once (their tokens fail on the next request) and records
@@ -447,11 +447,11 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
     return locked
 
 
-def user_set_active(*, actor: User | None, user: User, is_active: bool, meta: RequestMeta) -> User:
+def user_set_active(*, actor: User | None, user: User, is_active: bool, meta: RequestContext) -> User:
     return user_update_by_staff(actor=actor, user=user, data={"is_active": is_active}, meta=meta)
 
 
-def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -> None:
+def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestContext) -> None:
     """Deletes the user, their sessions and their tasks; the audit log keeps the event with the email."""
     if actor is not None and actor.pk == user.pk:
         raise ValidationFailed(
@@ -469,7 +469,7 @@ def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -
         user.delete()
 
 
-def user_unlock(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+def user_unlock(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """Lifts every lockout of the account, from every address, and forgets its failures.
 
     Returns the number of attempt records removed (0 when nothing was locked or counting).
@@ -482,7 +482,7 @@ def user_unlock(*, actor: User | None, user: User, meta: RequestMeta) -> int:
     return cleared
 
 
-def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """Ends every live session of the user (the staff's "sign out everywhere"). Returns how many ended."""
     with transaction.atomic():
         return sessions_end_all(
@@ -490,7 +490,7 @@ def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestMeta) -
         )
 
 
-def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestMeta) -> int:
+def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """After staff set a user's password (the admin's password form): end every session, as a reset does."""
     with transaction.atomic():
         return sessions_end_all(

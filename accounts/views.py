@@ -38,7 +38,7 @@ from accounts.serializers import (
 )
 from accounts.throttling import PasswordResetEmailThrottle
 from accounts.tokens import TokenPair
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from config.http.errors import AccountLocked
 from config.http.input import validated
 from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
@@ -82,7 +82,7 @@ class RegisterView(APIView):
             email=data["email"],
             password=data["password"],
             full_name=data["full_name"],
-            meta=RequestMeta.from_request(request),
+            meta=RequestContext.from_request(request),
         )
         return _token_response(pair, user=user, status_code=status.HTTP_201_CREATED)
 
@@ -125,7 +125,7 @@ class LoginView(APIView):
             request=request._request,
             email=data["email"],
             password=data["password"],
-            meta=RequestMeta.from_request(request),
+            meta=RequestContext.from_request(request),
         )
         return _token_response(pair, user=user)
 
@@ -144,7 +144,7 @@ class RefreshView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(RefreshSerializer, request)
-        pair = services.token_refresh(raw_refresh=data["refresh"], meta=RequestMeta.from_request(request))
+        pair = services.token_refresh(raw_refresh=data["refresh"], meta=RequestContext.from_request(request))
         return _token_response(pair)
 
 
@@ -156,7 +156,7 @@ class LogoutView(APIView):
             user=_user(request),
             session_id=_session_id(request),
             raw_refresh=data.get("refresh"),
-            meta=RequestMeta.from_request(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -164,7 +164,7 @@ class LogoutView(APIView):
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        services.logout_all(user=_user(request), meta=RequestMeta.from_request(request))
+        services.logout_all(user=_user(request), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -178,13 +178,15 @@ class MeView(APIView):
     @extend_schema(request=ProfileUpdateSerializer, responses={200: UserSerializer}, tags=["profile"])
     def patch(self, request: Request) -> Response:
         data = validated(ProfileUpdateSerializer, request)
-        user = services.profile_update(user=_user(request), data=data, meta=RequestMeta.from_request(request))
+        user = services.profile_update(user=_user(request), data=data, meta=RequestContext.from_request(request))
         return Response(UserSerializer(user).data)
 
     @extend_schema(request=PasswordSerializer, responses={204: NO_CONTENT}, tags=["profile"])
     def delete(self, request: Request) -> Response:
         data = validated(PasswordSerializer, request)
-        services.account_delete(user=_user(request), password=data["password"], meta=RequestMeta.from_request(request))
+        services.account_delete(
+            user=_user(request), password=data["password"], meta=RequestContext.from_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -197,7 +199,7 @@ class PasswordChangeView(APIView):
             current_password=data["current_password"],
             new_password=data["new_password"],
             current_session_id=_session_id(request),
-            meta=RequestMeta.from_request(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -215,7 +217,7 @@ class PasswordResetView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(PasswordResetSerializer, request)
-        services.password_reset_request(email=data["email"], meta=RequestMeta.from_request(request))
+        services.password_reset_request(email=data["email"], meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -230,7 +232,7 @@ class PasswordResetConfirmView(APIView):
             uid=data["uid"],
             token=data["token"],
             new_password=data["new_password"],
-            meta=RequestMeta.from_request(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -242,7 +244,7 @@ class EmailVerifyView(APIView):
     @extend_schema(request=UidTokenSerializer, responses={204: NO_CONTENT}, tags=["email"])
     def post(self, request: Request) -> Response:
         data = validated(UidTokenSerializer, request)
-        services.email_verify(uid=data["uid"], token=data["token"], meta=RequestMeta.from_request(request))
+        services.email_verify(uid=data["uid"], token=data["token"], meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -251,7 +253,7 @@ class EmailResendView(APIView):
         request=None, responses={202: OpenApiResponse(description="Sent unless already verified.")}, tags=["email"]
     )
     def post(self, request: Request) -> Response:
-        services.email_verification_resend(user=_user(request), meta=RequestMeta.from_request(request))
+        services.email_verification_resend(user=_user(request), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -276,7 +278,7 @@ class SessionDetailView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["sessions"])
     def delete(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get_for(user=_user(request), session_id=session_id)
-        services.session_revoke(session=session, meta=RequestMeta.from_request(request))
+        services.session_revoke(session=session, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -344,7 +346,7 @@ class StaffUserDetailView(APIView):
         user = selectors.user_get_for_staff(user_id=user_id)
         data = validated(StaffUserUpdateSerializer, request)
         user = services.user_update_by_staff(
-            actor=_actor(request), user=user, data=data, meta=RequestMeta.from_request(request)
+            actor=_actor(request), user=user, data=data, meta=RequestContext.from_request(request)
         )
         return Response(UserSerializer(user).data)
 
@@ -360,7 +362,7 @@ class StaffUserDetailView(APIView):
     )
     def delete(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        services.user_delete_by_staff(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        services.user_delete_by_staff(actor=_actor(request), user=user, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -375,7 +377,7 @@ class StaffUserUnlockView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        cleared = services.user_unlock(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        cleared = services.user_unlock(actor=_actor(request), user=user, meta=RequestContext.from_request(request))
         return Response({"attempts_cleared": cleared})
 
 
@@ -390,5 +392,7 @@ class StaffUserSessionsRevokeView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        ended = services.user_sessions_revoke(actor=_actor(request), user=user, meta=RequestMeta.from_request(request))
+        ended = services.user_sessions_revoke(
+            actor=_actor(request), user=user, meta=RequestContext.from_request(request)
+        )
         return Response({"sessions_ended": ended})

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from audit.context import SYSTEM, USER_AGENT_MAX, RequestMeta
+from audit.context import SYSTEM, USER_AGENT_MAX, RequestContext
 from audit.models import Event, EventType
 
 # Keys that must never reach the log, whatever a caller passes in `details`: exact names, and fragments
@@ -64,7 +64,7 @@ def audit_record(
     event: EventType,
     user: Any = None,
     email: str = "",
-    meta: RequestMeta | None = None,
+    meta: RequestContext | None = None,
     details: dict[str, Any] | None = None,
 ) -> Event:
     """Appends one event. Call it inside the transaction of the change, so both commit or neither.

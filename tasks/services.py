@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, DateTimeField, F, Value, When
 from django.utils import timezone
 
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import Conflict, NotFound, PreconditionFailed
@@ -73,12 +73,12 @@ def _apply(task: Task, changes: dict[str, Any], now: datetime) -> list[str]:
     return changed
 
 
-def _audit(event: EventType, *, owner: Any, meta: RequestMeta, **details: Any) -> None:
+def _audit(event: EventType, *, owner: Any, meta: RequestContext, **details: Any) -> None:
     # Ids and field names only: task contents never reach the audit log.
     audit_record(event=event, user=owner, meta=meta, details=details)
 
 
-def task_create(*, owner: Any, data: dict[str, Any], meta: RequestMeta, now: datetime | None = None) -> Task:
+def task_create(*, owner: Any, data: dict[str, Any], meta: RequestContext, now: datetime | None = None) -> Task:
     now = now or timezone.now()
     task = Task(owner=owner, created_at=now, updated_at=now, **{**task_defaults(), **data})
     if task.status == Status.COMPLETED:
@@ -94,7 +94,7 @@ def task_update(
     owner: Any,
     task_id: int,
     data: dict[str, Any],
-    meta: RequestMeta,
+    meta: RequestContext,
     replace: bool = False,
     if_match: str | None = None,
 ) -> Task:
@@ -115,15 +115,15 @@ def task_update(
     return task
 
 
-def task_complete(*, owner: Any, task_id: int, meta: RequestMeta, if_match: str | None = None) -> Task:
+def task_complete(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
     return task_update(owner=owner, task_id=task_id, data={"status": Status.COMPLETED}, meta=meta, if_match=if_match)
 
 
-def task_reopen(*, owner: Any, task_id: int, meta: RequestMeta, if_match: str | None = None) -> Task:
+def task_reopen(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
     return task_update(owner=owner, task_id=task_id, data={"status": Status.PENDING}, meta=meta, if_match=if_match)
 
 
-def task_delete(*, owner: Any, task_id: int, meta: RequestMeta, if_match: str | None = None) -> None:
+def task_delete(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> None:
     """Moves the task to the trash."""
     with transaction.atomic():
         task = _lock(owner=owner, task_id=task_id)
@@ -134,7 +134,7 @@ def task_delete(*, owner: Any, task_id: int, meta: RequestMeta, if_match: str | 
         _audit(EventType.TASK_DELETED, owner=owner, meta=meta, task_id=task.pk)
 
 
-def task_restore(*, owner: Any, task_id: int, meta: RequestMeta) -> Task:
+def task_restore(*, owner: Any, task_id: int, meta: RequestContext) -> Task:
     """Takes a task out of the trash; a task that is not in the caller's trash is a 404."""
     with transaction.atomic():
         task = _lock(owner=owner, task_id=task_id, trashed=True)
@@ -146,7 +146,7 @@ def task_restore(*, owner: Any, task_id: int, meta: RequestMeta) -> Task:
 
 
 def tasks_bulk(
-    *, owner: Any, action: str, ids: list[int], meta: RequestMeta, fields: dict[str, Any] | None = None
+    *, owner: Any, action: str, ids: list[int], meta: RequestContext, fields: dict[str, Any] | None = None
 ) -> int:
     """Applies one action to every task in `ids`, or to none.
 
@@ -195,7 +195,7 @@ def tasks_bulk(
     return len(found)
 
 
-def tasks_export_record(*, owner: Any, export_format: str, meta: RequestMeta) -> None:
+def tasks_export_record(*, owner: Any, export_format: str, meta: RequestContext) -> None:
     with transaction.atomic():
         _audit(EventType.TASKS_EXPORTED, owner=owner, meta=meta, format=export_format)
 
@@ -243,7 +243,7 @@ def task_create_idempotent(
     key: str,
     fingerprint: str,
     data: dict[str, Any],
-    meta: RequestMeta,
+    meta: RequestContext,
     render: Callable[[Task], dict[str, Any]],
 ) -> StoredResponse:
     """Creates the task and stores its response under the key, in one transaction.

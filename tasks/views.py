@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from config.http.errors import ValidationFailed
 from config.http.input import validated
 from config.http.schema import ErrorSerializer
@@ -96,8 +96,8 @@ NOT_MODIFIED = OpenApiResponse(description="If-None-Match matched the current ET
 IDEMPOTENCY_KEY_MAX = 255
 
 
-def _meta(request: Request) -> RequestMeta:
-    return RequestMeta.from_request(request)
+def _meta(request: Request) -> RequestContext:
+    return RequestContext.from_request(request)
 
 
 def _task_id(kwargs: dict[str, Any]) -> int:

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import Event, EventType
 from audit.services import audit_record
 
@@ -25,13 +25,13 @@ def superuser(db: Any) -> Any:
 
 @pytest.fixture
 def event(user: User) -> Event:
-    meta = RequestMeta(ip_address="203.0.113.9", user_agent="UA", request_id="req-admin-1")
+    meta = RequestContext(ip_address="203.0.113.9", user_agent="UA", request_id="req-admin-1")
     return audit_record(event=EventType.LOGIN_FAILED, user=user, email="<b>owner</b>@example.com", meta=meta)
 
 
 @pytest.fixture
 def other_event(outsider: User) -> Event:
-    meta = RequestMeta(ip_address="203.0.113.10", user_agent="UA", request_id="req-admin-2")
+    meta = RequestContext(ip_address="203.0.113.10", user_agent="UA", request_id="req-admin-2")
     return audit_record(event=EventType.PROFILE_UPDATED, user=outsider, meta=meta, details={"fields": ["bio"]})
 
 

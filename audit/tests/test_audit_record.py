@@ -8,14 +8,14 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from accounts.models import User
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import AppendOnlyError, Event, EventType
 from audit.services import REDACTED, TRUNCATED, audit_record
 
 pytestmark = pytest.mark.django_db
 
 JWT = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VyX2lkIjoiMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
-META = RequestMeta(ip_address="2001:db8::1", user_agent="UA/1", request_id="req-1")
+META = RequestContext(ip_address="2001:db8::1", user_agent="UA/1", request_id="req-1")
 
 
 def test_every_event_the_spec_lists_has_a_stable_dotted_name() -> None:
@@ -133,7 +133,7 @@ def test_values_that_are_tokens_are_redacted_whatever_their_key(user: User) -> N
 
 def test_user_supplied_strings_are_stored_as_data(db: Any) -> None:
     forged = "x@example.com\r\n2026-11-24 INFO taskdesk.request [forged] GET / 200"
-    meta = RequestMeta(ip_address=None, user_agent="UA\n<script>alert(1)</script>", request_id="r")
+    meta = RequestContext(ip_address=None, user_agent="UA\n<script>alert(1)</script>", request_id="r")
 
     event = audit_record(event=EventType.LOGIN_FAILED, email=forged, meta=meta, details={"q": "a\nb"})
 
@@ -145,7 +145,7 @@ def test_user_supplied_strings_are_stored_as_data(db: Any) -> None:
 
 def test_nul_characters_and_overlong_strings_cannot_break_the_write(db: Any) -> None:
     # PostgreSQL refuses NUL in text and jsonb; columns have lengths. Neither may turn a change into a 500.
-    meta = RequestMeta(ip_address=None, user_agent="U\x00A" + "x" * 1000, request_id="r" * 500)
+    meta = RequestContext(ip_address=None, user_agent="U\x00A" + "x" * 1000, request_id="r" * 500)
 
     event = audit_record(
         event=EventType.LOGIN_FAILED, email="a\x00b@example.com" + "e" * 400, meta=meta, details={"k\x00": "v\x00"}

@@ -10,7 +10,7 @@ import time_machine
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from audit.context import RequestMeta
+from audit.context import RequestContext
 from audit.models import Event, EventType
 from audit.services import audit_record
 
@@ -30,7 +30,7 @@ def record_at(stamp: str, event: EventType, user: User | None, **kwargs: Any) ->
 @pytest.fixture
 def timeline(user: User, outsider: User) -> dict[str, Event]:
     """Events of two users over two days, recorded before anyone signs in for the test."""
-    meta = RequestMeta(ip_address="198.51.100.4", user_agent="Browser/1\nforged line", request_id="req-timeline")
+    meta = RequestContext(ip_address="198.51.100.4", user_agent="Browser/1\nforged line", request_id="req-timeline")
     return {
         "failed": record_at("2026-01-10T08:00:00+00:00", EventType.LOGIN_FAILED, user, meta=meta),
         "profile": record_at(
