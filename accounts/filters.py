@@ -2,60 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
-from django.db.models import F, QuerySet
-from rest_framework.filters import OrderingFilter
-from rest_framework.request import Request
 
 from accounts.models import User
+from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter
 
-_TRUE = {"true", "1"}
-_BOOLEAN_CHOICES = [(value, value) for value in ("true", "false", "True", "False", "1", "0")]
-
-
-def _to_bool(value: str) -> bool:
-    return value.lower() in _TRUE
-
-
-class StrictBooleanFilter(django_filters.TypedChoiceFilter):
-    """`true`/`false` (or `1`/`0`); anything else is a 400 rather than a silently ignored filter."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("choices", _BOOLEAN_CHOICES)
-        kwargs.setdefault("coerce", _to_bool)
-        super().__init__(*args, **kwargs)
+ORDERING_FIELDS = ("email", "date_joined", "last_login", "full_name")
 
 
 class StaffUserFilter(django_filters.rest_framework.FilterSet):
     is_active = StrictBooleanFilter(field_name="is_active", help_text="true or false")
     is_staff = StrictBooleanFilter(field_name="is_staff", help_text="true or false")
     email_verified = StrictBooleanFilter(field_name="email_verified", help_text="true or false")
+    search = SearchFilter(fields=("email", "full_name"), help_text="Words that must each appear in the email or name.")
+    # Users who never signed in (`last_login` null) come last either way; the unique email breaks ties, so a
+    # page boundary inside a run of equal names or dates never repeats or skips a user.
+    ordering = OrderingFilter(keys=ORDERING_FIELDS, tiebreak="email", nullable=("last_login",))
 
     class Meta:
         model = User
         fields = ["is_active", "is_staff", "email_verified"]
-
-
-class UserOrderingFilter(OrderingFilter):
-    """DRF's `?ordering=` with two fixes for paging a user list.
-
-    Users who never signed in (`last_login` null) come last either way, on PostgreSQL and SQLite alike
-    (they disagree on where NULLs sort); and the unique email breaks ties, so a page boundary inside a run
-    of equal names or dates never repeats or skips a user.
-    """
-
-    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
-        ordering = self.get_ordering(request, queryset, view)
-        if not ordering:
-            return queryset
-        terms = []
-        names = set()
-        for term in ordering:
-            name = term.lstrip("-")
-            names.add(name)
-            terms.append(F(name).desc(nulls_last=True) if term.startswith("-") else F(name).asc(nulls_last=True))
-        if "email" not in names:
-            terms.append(F("email").asc())
-        return queryset.order_by(*terms)

@@ -123,6 +123,8 @@ def user_register(*, email: str, password: str, full_name: str = "", meta: Reque
             candidate.last_login = timezone.now()
             candidate.save()
             session, pair = session_open(user=candidate, meta=meta)
+            # Signing up and in is the new user's own act.
+            meta = meta.acting_as(candidate)
             audit_record(event=EventType.REGISTERED, user=candidate, meta=meta)
             audit_record(
                 event=EventType.LOGIN_SUCCEEDED, user=candidate, meta=meta, details={"session_id": str(session.pk)}
@@ -171,7 +173,12 @@ def user_login(*, request: HttpRequest, email: str, password: str, meta: Request
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         session, pair = session_open(user=user, meta=meta)
-        audit_record(event=EventType.LOGIN_SUCCEEDED, user=user, meta=meta, details={"session_id": str(session.pk)})
+        audit_record(
+            event=EventType.LOGIN_SUCCEEDED,
+            user=user,
+            meta=meta.acting_as(user),
+            details={"session_id": str(session.pk)},
+        )
     return user, pair
 
 
@@ -203,7 +210,10 @@ def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
             session.last_used_at = now
             session.save(update_fields=["previous_refresh_jti", "refresh_jti", "rotated_at", "last_used_at"])
             audit_record(
-                event=EventType.TOKEN_REFRESHED, user=session.user, meta=meta, details={"session_id": str(session.pk)}
+                event=EventType.TOKEN_REFRESHED,
+                user=session.user,
+                meta=meta.acting_as(session.user),
+                details={"session_id": str(session.pk)},
             )
         elif (
             jti == session.previous_refresh_jti
@@ -388,10 +398,9 @@ def email_verify(*, uid: str, token: str, meta: RequestContext) -> User:
 STAFF_EDITABLE = ("full_name", "bio", "avatar_url", "timezone", "is_active", "is_staff", "email_verified")
 
 
-def _by(actor: User | None) -> dict[str, Any]:
-    if actor is None:
-        return {"by": "system"}
-    return {"by": actor.email, "by_id": str(actor.pk)}
+def _as(actor: User | None, meta: RequestContext) -> RequestContext:
+    """The context whose events name `actor` as the one who acted (a command passes None: the system)."""
+    return meta.acting_as(actor) if actor is not None else meta
 
 
 def _refuse_self_lockout(*, actor: User | None, user: User, data: dict[str, Any]) -> None:
@@ -425,25 +434,22 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
         for field in changed:
             setattr(locked, field, data[field])
         locked.save(update_fields=changed)
-        by = _by(actor)
+        meta = _as(actor, meta)
         if "is_active" in changed:
             if locked.is_active:
-                audit_record(event=EventType.USER_ACTIVATED, user=locked, meta=meta, details=by)
+                audit_record(event=EventType.USER_ACTIVATED, user=locked, meta=meta)
             else:
                 sessions_end_all(
                     user=locked,
                     reason=Session.EndReason.DEACTIVATED,
                     event=EventType.USER_DEACTIVATED,
                     meta=meta,
-                    details=by,
                 )
         if "is_staff" in changed:
-            audit_record(
-                event=EventType.STAFF_CHANGED, user=locked, meta=meta, details={**by, "is_staff": locked.is_staff}
-            )
+            audit_record(event=EventType.STAFF_CHANGED, user=locked, meta=meta, details={"is_staff": locked.is_staff})
         profile = [field for field in changed if field not in {"is_active", "is_staff"}]
         if profile:
-            audit_record(event=EventType.PROFILE_UPDATED, user=locked, meta=meta, details={**by, "fields": profile})
+            audit_record(event=EventType.PROFILE_UPDATED, user=locked, meta=meta, details={"fields": profile})
     return locked
 
 
@@ -463,8 +469,8 @@ def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestContext
             event=EventType.ACCOUNT_DELETED,
             user=None,
             email=user.email,
-            meta=meta,
-            details={**_by(actor), "user_id": str(user.pk)},
+            meta=_as(actor, meta),
+            details={"user_id": str(user.pk)},
         )
         user.delete()
 
@@ -476,9 +482,7 @@ def user_unlock(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """
     with transaction.atomic():
         cleared = lockout.clear_for_account(email=user.email)
-        audit_record(
-            event=EventType.UNLOCKED, user=user, meta=meta, details={**_by(actor), "attempts_cleared": cleared}
-        )
+        audit_record(event=EventType.UNLOCKED, user=user, meta=_as(actor, meta), details={"attempts_cleared": cleared})
     return cleared
 
 
@@ -486,7 +490,7 @@ def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestContext
     """Ends every live session of the user (the staff's "sign out everywhere"). Returns how many ended."""
     with transaction.atomic():
         return sessions_end_all(
-            user=user, reason=Session.EndReason.REVOKED, event=EventType.SESSION_REVOKED, meta=meta, details=_by(actor)
+            user=user, reason=Session.EndReason.REVOKED, event=EventType.SESSION_REVOKED, meta=_as(actor, meta)
         )
 
 
@@ -497,8 +501,7 @@ def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestC
             user=user,
             reason=Session.EndReason.PASSWORD_RESET,
             event=EventType.PASSWORD_CHANGED,
-            meta=meta,
-            details=_by(actor),
+            meta=_as(actor, meta),
         )
 
 

@@ -44,6 +44,12 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     email = models.CharField(max_length=254, blank=True)
+    # Who did it: the signed-in user behind the request (a staff member acting on `user`, or the user
+    # themselves), null for anonymous attempts, commands and jobs. `actor_email` outlives the actor's account.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    actor_email = models.CharField(max_length=254, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
     request_id = models.CharField(max_length=128, blank=True)
@@ -54,6 +60,7 @@ class Event(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="audit_user_created_idx"),
+            models.Index(fields=["actor", "-created_at"], name="audit_actor_created_idx"),
             models.Index(fields=["event", "-created_at"], name="audit_event_created_idx"),
             models.Index(fields=["request_id"], name="audit_request_id_idx"),
         ]

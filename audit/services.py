@@ -66,19 +66,25 @@ def audit_record(
     email: str = "",
     meta: RequestContext | None = None,
     details: dict[str, Any] | None = None,
+    actor: Any = None,
 ) -> Event:
     """Appends one event. Call it inside the transaction of the change, so both commit or neither.
 
     Strings are stored as data, never interpreted: the API answers them as JSON and the admin escapes
-    them. `details` loses any key that names a secret and any value that looks like a token.
+    them. `details` loses any key that names a secret and any value that looks like a token. The actor is
+    `actor` when given, else the context's (the signed-in user behind the request; none for commands and jobs).
     """
     meta = meta or SYSTEM
     email = email or (getattr(user, "email", "") if user is not None else "")
+    actor = actor if actor is not None else meta.actor
+    actor_id = getattr(actor, "pk", None) if actor is not None else None
     return Event.objects.create(
         event=event,
         # An anonymous user has no row to point at; the email still says who it was.
         user=user if user is not None and getattr(user, "pk", None) else None,
         email=_clean_text(email or "", 254),
+        actor_id=actor_id,
+        actor_email=_clean_text(getattr(actor, "email", "") or "", 254) if actor_id else "",
         ip_address=meta.ip_address or None,
         user_agent=_clean_text(meta.user_agent or "", USER_AGENT_MAX),
         request_id=_clean_text(meta.request_id or "", 128),

@@ -12,49 +12,30 @@ from typing import Any
 
 import django_filters.rest_framework as df
 from django import forms
-from django.db.models import F, OrderBy, Q
 from django.http import QueryDict
 from django.utils import timezone
 from django_filters.fields import MultipleChoiceField
-from drf_spectacular.utils import extend_schema_field
 
-from tasks.dates import parse_when
+from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter, WhenFilter, split_commas
 from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, STATUSES, Task, TaskQuerySet
 from tasks.selectors import overdue_q
-from tasks.serializers import WHEN_SCHEMA, normalise_tag
+from tasks.serializers import normalise_tag
 
 ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title")
-MAX_SEARCH_LENGTH = 200
-MAX_SEARCH_TERMS = 10
 
 
-class WhenFormField(forms.Field):
-    """An ISO 8601 datetime or date; cleans to (instant in UTC, was it a bare date)."""
-
-    def to_python(self, value: Any) -> tuple[datetime, bool] | None:
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_when(value)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
-
-
-@extend_schema_field(
-    {
-        **WHEN_SCHEMA,
-        "description": "ISO 8601 datetime or date, inclusive. A bare date is a whole day (UTC): due_before=D keeps "
-        "tasks due by the end of D, due_after=D those due from the start of D.",
-    }
-)
-class DueFilter(df.Filter):
+class DueFilter(WhenFilter):
     """`due_before`/`due_after`, both inclusive; a bare date is a whole day (UTC), as the schema says."""
-
-    field_class = WhenFormField
 
     def __init__(self, *args: Any, before: bool, **kwargs: Any) -> None:
         self.before = before
-        super().__init__(*args, field_name="due_at", **kwargs)
+        super().__init__(
+            *args,
+            field_name="due_at",
+            help_text="ISO 8601 datetime or date, inclusive. A bare date is a whole day (UTC): due_before=D keeps "
+            "tasks due by the end of D, due_after=D those due from the start of D.",
+            **kwargs,
+        )
 
     def filter(self, qs: TaskQuerySet, value: tuple[datetime, bool] | None) -> TaskQuerySet:
         if value is None:
@@ -70,55 +51,11 @@ class DueFilter(df.Filter):
             return qs.filter(due_at__isnull=False)
 
 
-class OrderingFormField(forms.Field):
-    """A comma-separated list of ORDERING_FIELDS, each optionally prefixed with `-` for descending."""
-
-    def to_python(self, value: Any) -> list[str]:
-        text = value if isinstance(value, str) else ""
-        terms = list(dict.fromkeys(term.strip() for term in text.split(",") if term.strip()))
-        for term in terms:
-            if term.removeprefix("-") not in ORDERING_FIELDS:
-                raise forms.ValidationError(
-                    "Order by " + ", ".join(ORDERING_FIELDS) + " (prefix - for descending).", code="invalid"
-                )
-        return terms
-
-
-def _order_by(term: str) -> OrderBy:
-    descending = term.startswith("-")
-    name = term.removeprefix("-")
-    expression = F(name)
-    # Tasks without a due date come last in either direction, on PostgreSQL and SQLite alike; the other
-    # columns are never null, and a plain ORDER BY on them can walk an index.
-    nulls_last = True if name == "due_at" else None
-    return expression.desc(nulls_last=nulls_last) if descending else expression.asc(nulls_last=nulls_last)
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "example": "-priority,due_at",
-        "description": "Comma-separated keys among " + ", ".join(ORDERING_FIELDS) + ", each with an optional - "
-        "for descending; priority ranks low < medium < high < urgent; tasks without due_at come last. Default "
-        "-created_at. Ties are broken by id.",
-    }
-)
-class OrderingFilter(df.Filter):
-    field_class = OrderingFormField
-
-    def filter(self, qs: TaskQuerySet, value: list[str]) -> TaskQuerySet:
-        if not value:
-            return qs
-        # The id breaks ties (in the direction of the first key), so pages are stable.
-        tiebreak = F("id").desc() if value[0].startswith("-") else F("id").asc()
-        return qs.order_by(*(_order_by(term) for term in value), tiebreak)
-
-
 class ChoicesFormField(MultipleChoiceField):
     """One or more choices: the parameter repeated, or comma-separated; empty values are ignored."""
 
     def to_python(self, value: Any) -> list[str]:
-        return [part.strip() for item in super().to_python(value) for part in item.split(",") if part.strip()]
+        return split_commas(super().to_python(value))
 
 
 class ChoicesFilter(df.MultipleChoiceFilter):
@@ -146,12 +83,6 @@ def _filter_overdue(qs: TaskQuerySet, name: str, value: bool) -> TaskQuerySet:
     return qs.filter(condition) if value else qs.exclude(condition)
 
 
-def _filter_search(qs: TaskQuerySet, name: str, value: str) -> TaskQuerySet:
-    for term in value.split()[:MAX_SEARCH_TERMS]:
-        qs = qs.filter(Q(title__icontains=term) | Q(description__icontains=term))
-    return qs
-
-
 class TaskFilterBackend(df.DjangoFilterBackend):
     """Skips the FilterSet entirely when the query string has none of its parameters: the plain list."""
 
@@ -176,13 +107,21 @@ class TaskFilter(df.FilterSet):
     tag = df.CharFilter(method=_filter_tag, max_length=MAX_TAG_LENGTH, help_text="Tasks carrying this tag.")
     due_before = DueFilter(before=True)
     due_after = DueFilter(before=False)
-    overdue = df.BooleanFilter(method=_filter_overdue, help_text="true: due in the past and not completed.")
-    search = df.CharFilter(
-        method=_filter_search,
-        max_length=MAX_SEARCH_LENGTH,
+    overdue = StrictBooleanFilter(
+        method=_filter_overdue, help_text="true: due in the past and not completed; false: the others."
+    )
+    search = SearchFilter(
+        fields=("title", "description"),
         help_text="Words that must each appear in the title or description (case-insensitive).",
     )
-    ordering = OrderingFilter()
+    ordering = OrderingFilter(
+        keys=ORDERING_FIELDS,
+        tiebreak="id",
+        nullable=("due_at",),
+        help_text="Comma-separated keys among " + ", ".join(ORDERING_FIELDS) + ", each with an optional - for "
+        "descending; priority ranks low < medium < high < urgent; tasks without due_at come last. Default "
+        "-created_at. Ties are broken by id.",
+    )
 
     class Meta:
         model = Task

@@ -15,9 +15,9 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.http.dates import MESSAGE as WHEN_MESSAGE
+from config.http.dates import parse_when
 from config.http.formats import iso
-from tasks.dates import MESSAGE as WHEN_MESSAGE
-from tasks.dates import parse_when
 from tasks.models import (
     MAX_DESCRIPTION,
     MAX_ID,

@@ -85,7 +85,7 @@ def test_unlock_user(capsys: Any, user: Any) -> None:
     assert out.strip() == "Unlocked owner@example.com: 1 failed-login record(s) cleared."
     assert not AccessAttempt.objects.exists()
     [event] = Event.objects.filter(event=EventType.UNLOCKED)
-    assert (event.user, event.details["by"], event.request_id) == (user, "system", "system")
+    assert (event.user, event.actor, event.request_id) == (user, None, "system")
     login = APIClient().post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json")
     assert login.status_code == 200
 

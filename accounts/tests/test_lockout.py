@@ -176,7 +176,7 @@ def test_staff_unlock_lifts_the_lock_and_is_recorded(user: Any, staff_client: AP
     assert attempt(user.email, PASSWORD).status_code == 200
     [unlocked] = events(EventType.UNLOCKED)
     assert unlocked.user == user
-    assert unlocked.details["by"] == "staff@example.com"
+    assert unlocked.actor_email == "staff@example.com"
     assert unlocked.details["attempts_cleared"] == 1
 
 

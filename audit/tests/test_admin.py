@@ -110,10 +110,10 @@ def test_a_user_who_is_not_staff_cannot_read_the_log(user: User, event: Event) -
     assert "login" in response["Location"]
 
 
-def test_the_list_shows_event_email_address_request_id_and_time(superuser: User, event: Event) -> None:
+def test_the_list_shows_event_email_actor_address_request_id_and_time(superuser: User, event: Event) -> None:
     model_admin = admin.site._registry[Event]
 
-    assert list(model_admin.list_display) == ["event", "email", "ip_address", "request_id", "created_at"]
+    assert list(model_admin.list_display) == ["event", "email", "actor_email", "ip_address", "request_id", "created_at"]
 
 
 def test_it_filters_by_event_type_and_searches_by_email_and_request_id(

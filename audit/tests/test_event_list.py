@@ -15,7 +15,7 @@ from audit.models import Event, EventType
 from audit.services import audit_record
 
 URL = "/api/v1/audit/events/"
-FIELDS = {"id", "event", "user", "email", "ip_address", "user_agent", "request_id", "created_at", "details"}
+FIELDS = {"id", "event", "user", "email", "actor", "ip_address", "user_agent", "request_id", "created_at", "details"}
 
 
 def at(stamp: str) -> datetime:
@@ -86,6 +86,7 @@ def test_an_event_is_shown_with_exactly_the_documented_fields(
         "event": "account.profile_updated",
         "user": str(user.pk),
         "email": "owner@example.com",
+        "actor": None,
         "ip_address": "198.51.100.4",
         # Stored and answered as data: the newline is escaped JSON, not a new line of anything.
         "user_agent": "Browser/1\nforged line",

@@ -1,4 +1,8 @@
-"""Pagination for every list: `?page=` and `?page_size=` (default 20, at most 100)."""
+"""Pagination for every list: `?page=` and `?page_size=` (default 20, at most 100).
+
+Malformed values are refused the same way on every list: a `page` or `page_size` that is not a whole number
+in range is 400 `validation_error` naming the parameter; a well-formed page past the last is 404.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from django.db import connections
 from django.db.models import Count, QuerySet, Window
 from django.db.models.query import ModelIterable, ValuesIterable, ValuesListIterable
 from rest_framework import pagination
+from rest_framework.request import Request
+
+from config.http.errors import ValidationFailed
 
 # The name of the window count on each row of a page; precompiled rows (see `PageRows`) end with it too.
 PAGE_TOTAL = "_page_total"
@@ -98,8 +105,39 @@ def _strip_total(rows: list[Any]) -> int:
     return int(total)
 
 
+def _whole_number(request: Request, name: str, *, default: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else 0
+    if value < 1 or (maximum is not None and value > maximum):
+        bound = f"between 1 and {maximum}" if maximum is not None else "1 or more"
+        raise ValidationFailed.on(name, f"Enter a whole number {bound}.")
+    return value
+
+
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
     django_paginator_class = CountingPaginator
+
+    def get_page_size(self, request: Request) -> int:
+        return _whole_number(request, self.page_size_query_param, default=self.page_size, maximum=self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        raw = request.query_params.get(self.page_query_param)
+        if raw in self.last_page_strings:
+            return raw
+        return _whole_number(request, self.page_query_param, default=1)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            schema = parameter["schema"]
+            schema["minimum"] = 1
+            if parameter["name"] == self.page_size_query_param:
+                schema["maximum"] = self.max_page_size
+                schema["default"] = self.page_size
+        return parameters

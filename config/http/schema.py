@@ -26,7 +26,7 @@ _DESCRIPTIONS = {
     "400": "Invalid input (code validation_error or parse_error).",
     "401": "Missing, invalid, expired or revoked token (codes not_authenticated, token_invalid).",
     "403": "Not allowed (code permission_denied).",
-    "404": "Not found, or not yours (code not_found).",
+    "404": "Not found, or not yours, or a page past the last (code not_found).",
     "413": "Request body too large (code payload_too_large).",
     "415": "Body is not JSON (code unsupported_media_type).",
     "429": "Rate limited (code throttled); see Retry-After.",
@@ -69,7 +69,12 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 wanted.append("401")
             if method in {"post", "put", "patch"} or "requestBody" in operation:
                 wanted += ["400", "413", "415"]
-            if "{" in path:
+            query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if query:
+                # Every list and filter validates its query string (SPEC 2): a malformed value is a 400.
+                wanted.append("400")
+            if "{" in path or "page" in query:
+                # A page past the last is a 404, like an id that is not there.
                 wanted.append("404")
             for status in wanted:
                 responses.setdefault(status, {"description": _DESCRIPTIONS[status], "content": ref})
