@@ -1,13 +1,27 @@
+"""The tasks admin: staff see every task, trash included, and change them through the same services as the
+API, so every rule (version bump, completed_at, trash) lives once and every change is audited with the staff
+member as its actor."""
+
 from __future__ import annotations
 
-from typing import Any
+from collections import defaultdict
+from typing import Any, cast
 
-from django.contrib import admin
-from django.db.models import F, QuerySet
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from tasks.models import Task
+from audit.context import RequestContext
+from config.http.errors import ApplicationError
+from tasks import services
+from tasks.models import Task, TaskQuerySet
+from tasks.serializers import TagsField
+
+# What staff may change on a task; the rest (owner once created, timestamps, version) is the services' to set.
+EDITABLE = ("title", "description", "status", "priority", "due_at", "tags")
 
 
 class TrashFilter(admin.SimpleListFilter):
@@ -18,15 +32,32 @@ class TrashFilter(admin.SimpleListFilter):
         return [("live", "Live tasks"), ("trash", "In the trash")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Task]) -> QuerySet[Task]:
+        tasks = cast(TaskQuerySet, queryset)  # the admin lists Task.objects
         if self.value() == "live":
-            return queryset.filter(deleted_at__isnull=True)
+            return tasks.live()
         if self.value() == "trash":
-            return queryset.filter(deleted_at__isnull=False)
+            return tasks.trashed()
         return queryset
+
+
+class TaskAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Task
+        fields = ["owner", *EDITABLE]
+
+    def clean_tags(self) -> list[str]:
+        # The API's own rules for tags (trimmed, de-duplicated, at most 20 short labels).
+        try:
+            return list(TagsField().run_validation(self.cleaned_data.get("tags") or []))
+        except DRFValidationError as exc:
+            detail = exc.detail
+            messages_ = detail if isinstance(detail, list) else [str(detail)]
+            raise forms.ValidationError([str(m) for m in messages_]) from None
 
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    form = TaskAdminForm
     list_display = ["title", "owner", "status", "priority", "due_at", "in_trash", "updated_at"]
     list_filter = [TrashFilter, "status", "priority", ("due_at", admin.DateFieldListFilter), "created_at"]
     search_fields = ["title", "description", "owner__email"]
@@ -38,45 +69,54 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     # The owner's email search is an exact-prefix lookup on a unique column; the full count of a huge
     # table is skipped.
     show_full_result_count = False
-    readonly_fields = ["created_at", "updated_at", "completed_at", "deleted_at", "version"]
-    fields = [
-        "owner",
-        "title",
-        "description",
-        "status",
-        "priority",
-        "due_at",
-        "tags",
-        "created_at",
-        "updated_at",
-        "completed_at",
-        "deleted_at",
-        "version",
-    ]
+    fields = ["owner", *EDITABLE, "created_at", "updated_at", "completed_at", "deleted_at", "version"]
     actions = ["move_to_trash", "restore_from_trash"]
 
     @admin.display(boolean=True, description="in trash", ordering="deleted_at")
     def in_trash(self, task: Task) -> bool:
         return task.deleted_at is not None
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        readonly = ["created_at", "updated_at", "completed_at", "deleted_at", "version"]
+        # A task changes hands through no door: its owner is fixed once it exists.
+        return readonly if obj is None else ["owner", *readonly]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Tasks go to the trash (an action below), as in the API; the trash is purged after its retention.
+        return False
+
     def save_model(self, request: HttpRequest, obj: Task, form: Any, change: bool) -> None:
-        # Keep the API's invariants: every change moves the ETag, completed_at follows the status.
-        now = timezone.now()
+        meta = RequestContext.from_request(request)
         if change:
-            obj.version += 1
-            obj.updated_at = now
-        if obj.status == "completed" and obj.completed_at is None:
-            obj.completed_at = now
-        elif obj.status != "completed":
-            obj.completed_at = None
-        super().save_model(request, obj, form, change)
+            data = {field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE}
+            saved = services.task_update(owner=obj.owner, task_id=obj.pk, data=data, meta=meta)
+        else:
+            data = {field: form.cleaned_data[field] for field in EDITABLE if field in form.cleaned_data}
+            saved = services.task_create(owner=form.cleaned_data["owner"], data=data, meta=meta)
+        # The admin goes on with `obj` (its change message, the redirect): let it see what was saved.
+        for field in Task._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
+
+    def _per_owner(self, request: HttpRequest, queryset: QuerySet[Task], action: str, done: str) -> None:
+        """One bulk service call per owner (each all or nothing, each audited with the staff as actor)."""
+        ids_by_owner: dict[Any, list[int]] = defaultdict(list)
+        for pk, owner_id in queryset.values_list("pk", "owner_id"):
+            ids_by_owner[owner_id].append(pk)
+        owners = {user.pk: user for user in get_user_model().objects.filter(pk__in=ids_by_owner)}
+        meta = RequestContext.from_request(request)
+        count = 0
+        for owner_id, ids in ids_by_owner.items():
+            try:
+                count += services.tasks_bulk(owner=owners[owner_id], action=action, ids=ids, meta=meta)
+            except ApplicationError as exc:
+                self.message_user(request, f"{owners[owner_id]}: {exc.detail}", messages.ERROR)
+        self.message_user(request, f"{count} task(s) {done}.")
 
     @admin.action(description="Move selected tasks to the trash")
-    def move_to_trash(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        count = queryset.filter(deleted_at__isnull=True).update(deleted_at=timezone.now(), version=F("version") + 1)
-        self.message_user(request, f"{count} task(s) moved to the trash.")
+    def move_to_trash(self, request: HttpRequest, queryset: TaskQuerySet) -> None:
+        self._per_owner(request, queryset.live(), "delete", "moved to the trash")
 
     @admin.action(description="Restore selected tasks from the trash")
-    def restore_from_trash(self, request: HttpRequest, queryset: QuerySet[Task]) -> None:
-        count = queryset.filter(deleted_at__isnull=False).update(deleted_at=None, version=F("version") + 1)
-        self.message_user(request, f"{count} task(s) restored.")
+    def restore_from_trash(self, request: HttpRequest, queryset: TaskQuerySet) -> None:
+        self._per_owner(request, queryset.trashed(), "restore", "restored")

@@ -65,19 +65,20 @@ class HasTag(models.Lookup):
         return f"{lhs} @> %s::jsonb", (*lhs_params, json.dumps([str(self.rhs)]))
 
 
+# Live tasks and the trash: the one definition of each, used by the queryset methods and the partial indexes.
+LIVE = Q(deleted_at__isnull=True)
+TRASHED = Q(deleted_at__isnull=False)
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def live(self) -> TaskQuerySet:
-        return self.filter(deleted_at__isnull=True)
+        return self.filter(LIVE)
 
     def trashed(self) -> TaskQuerySet:
-        return self.filter(deleted_at__isnull=False)
+        return self.filter(TRASHED)
 
     def owned_by(self, user: Any) -> TaskQuerySet:
         return self.filter(owner=user)
-
-
-LIVE = Q(deleted_at__isnull=True)
-TRASHED = Q(deleted_at__isnull=False)
 
 
 class Task(models.Model):

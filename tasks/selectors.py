@@ -26,7 +26,7 @@ def overdue_q(now: datetime) -> Q:
 
 
 def task_list_for(*, user: Any) -> TaskQuerySet:
-    return Task.objects.filter(owner=user, deleted_at__isnull=True).order_by(*DEFAULT_ORDERING)
+    return Task.objects.owned_by(user).live().order_by(*DEFAULT_ORDERING)
 
 
 @cache
@@ -68,7 +68,7 @@ class TaskListRows:
 
 
 def task_trash_for(*, user: Any) -> TaskQuerySet:
-    return Task.objects.filter(owner=user, deleted_at__isnull=False).order_by("-deleted_at", "-id")
+    return Task.objects.owned_by(user).trashed().order_by("-deleted_at", "-id")
 
 
 def task_get_for(*, user: Any, task_id: int) -> Task:

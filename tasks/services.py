@@ -51,7 +51,8 @@ def _task_not_found() -> NotFound:
 def _lock(*, owner: Any, task_id: int, trashed: bool = False) -> Task:
     if not 0 < task_id <= MAX_ID:
         raise _task_not_found()
-    task = Task.objects.select_for_update().filter(owner=owner, pk=task_id, deleted_at__isnull=not trashed).first()
+    scope = Task.objects.owned_by(owner)
+    task = (scope.trashed() if trashed else scope.live()).select_for_update().filter(pk=task_id).first()
     if task is None:
         raise _task_not_found()
     return task
@@ -156,7 +157,8 @@ def tasks_bulk(
     """
     ids = list(dict.fromkeys(ids))
     with transaction.atomic():
-        scope = Task.objects.filter(owner=owner, pk__in=ids, deleted_at__isnull=action != "restore")
+        owned = Task.objects.owned_by(owner).filter(pk__in=ids)
+        scope = owned.trashed() if action == "restore" else owned.live()
         found = list(scope.select_for_update().values_list("pk", flat=True))
         if len(found) != len(ids):
             raise NotFound("One or more tasks were not found.")

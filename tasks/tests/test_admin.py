@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
+from audit.models import Event
 from tasks.models import Task
 from tasks.tests.factories import TaskFactory
 
@@ -88,3 +89,72 @@ def test_editing_in_the_admin_moves_the_etag_and_keeps_completed_at_consistent(
 def test_the_change_page_opens(admin_client_: Client, user: Any) -> None:
     task = TaskFactory(owner=user)
     assert admin_client_.get(f"{URL}{task.pk}/change/").status_code == 200
+
+
+# Every change made in the admin goes through the API's services: same rules, same audit events, with the
+# staff member as the actor and the task's owner as the user concerned.
+
+
+def _events(name: str) -> list[Event]:
+    return list(Event.objects.filter(event=name).order_by("id"))
+
+
+def test_an_admin_edit_is_audited_with_the_staff_member_as_actor(admin_client_: Client, user: Any) -> None:
+    task = TaskFactory(owner=user, title="Before")
+    response = admin_client_.post(
+        f"{URL}{task.pk}/change/",
+        {"title": "After", "description": "", "status": "in_progress", "priority": "2", "tags": '[" Home ", "x"]'},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task.refresh_from_db()
+    assert (task.title, task.status, task.tags, task.version) == ("After", "in_progress", ["Home", "x"], 2)
+    [event] = _events("task.updated")
+    assert event.user == user
+    assert event.actor_email == "root@example.com"
+    assert event.details == {"task_id": task.pk, "fields": ["completed_at", "status", "tags", "title"]}
+
+
+def test_an_admin_edit_refuses_what_the_api_refuses(admin_client_: Client, user: Any) -> None:
+    task = TaskFactory(owner=user, title="Before")
+    response = admin_client_.post(
+        f"{URL}{task.pk}/change/",
+        {"title": "After", "description": "", "status": "pending", "priority": "2", "tags": '["a;b"]'},
+    )
+    assert response.status_code == 200  # the form again, with its error
+    assert "cannot contain" in response.content.decode()
+    task.refresh_from_db()
+    assert task.title == "Before" and task.version == 1
+    assert not _events("task.updated")
+
+
+def test_a_task_added_in_the_admin_is_audited(admin_client_: Client, user: Any) -> None:
+    response = admin_client_.post(
+        f"{URL}add/",
+        {"owner": str(user.pk), "title": "Made by staff", "description": "", "status": "completed", "priority": "3"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task = Task.objects.get(title="Made by staff")
+    assert task.owner == user and task.completed_at is not None
+    [event] = _events("task.created")
+    assert (event.user, event.actor_email, event.details) == (user, "root@example.com", {"task_id": task.pk})
+
+
+def test_trash_and_restore_in_the_admin_are_audited_per_owner(admin_client_: Client, user: Any, outsider: Any) -> None:
+    mine, theirs = TaskFactory(owner=user), TaskFactory(owner=outsider)
+    admin_client_.post(URL, {"action": "move_to_trash", "_selected_action": [mine.pk, theirs.pk]})
+    trashed = _events("task.bulk_action")
+    assert {(e.user, e.details["action"], tuple(e.details["task_ids"])) for e in trashed} == {
+        (user, "delete", (mine.pk,)),
+        (outsider, "delete", (theirs.pk,)),
+    }
+    assert all(e.actor_email == "root@example.com" for e in trashed)
+    admin_client_.post(URL, {"action": "restore_from_trash", "_selected_action": [mine.pk]})
+    restored = _events("task.bulk_action")[2:]
+    assert [(e.user, e.details["action"]) for e in restored] == [(user, "restore")]
+    assert Task.objects.trashed().get() == theirs
+
+
+def test_tasks_are_not_deleted_for_good_from_the_admin(admin_client_: Client, user: Any) -> None:
+    task = TaskFactory(owner=user)
+    assert admin_client_.get(f"{URL}{task.pk}/delete/").status_code == 403
+    assert Task.objects.filter(pk=task.pk).exists()
