@@ -14,7 +14,6 @@ from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.apps import apps
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
@@ -173,13 +172,9 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     actions = ["deactivate_users", "activate_users", "unlock_users", "revoke_sessions"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        # One subquery, not a query per row: a lock holds while recent failures reach the limit.
-        recent = AccessAttempt.objects.filter(
-            username=OuterRef("email"),
-            attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME,
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
-        )
-        return super().get_queryset(request).annotate(is_locked=Exists(recent))
+        # One subquery, not a query per row, computed by the rule the login applies (accounts/lockout.py).
+        locked = lockout.locked_emails().filter(username=OuterRef("email"))
+        return super().get_queryset(request).annotate(is_locked=Exists(locked))
 
     @admin.display(boolean=True, description="Locked out", ordering="is_locked")
     def locked(self, obj: Any) -> bool:

@@ -10,26 +10,26 @@ shared database. Every app instance and worker reads the same rows, the count su
 Redis flush, failures of one attempt row are incremented under `SELECT ... FOR UPDATE`, and the admin lists
 the rows as "access attempts". A failure costs a few indexed queries, which is fine on the login path.
 
-Both doors share one count: the API login (`accounts.services.user_login`) and the admin login (axes'
-backend and middleware) key attempts on the normalised email (`username_from`) and the trusted client
-address (`config.http.net.client_ip`), so a lock engaged through one also holds on the other.
+Both doors share one count. The API login (`accounts.services.user_login`) asks this module, with plain
+values (email, client address, user agent): `lock_state` before the password is checked, `record_failure`
+after a wrong one. The admin login goes through axes' backend and middleware (accounts/lockout_axes.py), which
+write the same rows keyed on the same normalised email and trusted client address. Whatever door a failure
+came through, and whatever user agent sent it, the lock is the sum over (account, address) inside the
+cool-off: `lock_state` for one account and address, `locked_emails` for the admin's list, one rule.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from axes.handlers.proxy import AxesProxyHandler
-from axes.helpers import get_cool_off, get_credentials, get_failure_limit
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessFailureLog
 from axes.utils import reset
 from django.conf import settings
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
@@ -37,112 +37,108 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 
-# Set on a request whose lockout outcome the API login answers itself, so AxesMiddleware leaves its
-# response alone.
-_ANSWERED_BY_SERVICE = "_taskdesk_lockout_answered"
-
-
-def username_from(request: HttpRequest | None, credentials: dict[str, Any] | None = None) -> str | None:
-    """AXES_USERNAME_CALLABLE: the normalised email, whichever door the attempt came through.
-
-    The API passes the email as `username` to `authenticate`; the admin's login form posts `username`.
-    Normalising here means "Ada@Example.com" and "ada@example.com" count against the same account.
-    """
-    value: Any = None
-    if credentials:
-        value = credentials.get("username") or credentials.get("email")
-    elif request is not None:
-        value = request.POST.get("username") or request.POST.get("email")
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return normalize_email(value)
+# axes' column widths.
+_USER_AGENT_MAX = 255
+_PATH_MAX = 255
 
 
 @dataclass(frozen=True, slots=True)
 class LockState:
     locked: bool
     retry_after: int = 0
+    failures: int = 0
 
 
-def _credentials(email: str) -> dict[str, Any]:
-    return get_credentials(normalize_email(email))
+class Failure(enum.Enum):
+    COUNTED = "counted"
+    # This failure brought the count to the limit: still answered as a failed login, and audited once.
+    ENGAGED = "engaged"
+    # The lock already held (another attempt engaged it meanwhile): refused, and not counted.
+    REFUSED = "refused"
 
 
-def _cool_off(request: HttpRequest | None) -> timedelta:
-    return get_cool_off(request) or timedelta(minutes=settings.LOCKOUT_MINUTES)
+# The limits axes applies at the admin door too (set from LOCKOUT_FAILURES and LOCKOUT_MINUTES).
+def cool_off() -> timedelta:
+    return settings.AXES_COOLOFF_TIME  # type: ignore[no-any-return]
 
 
-def _seconds_left(*, request: HttpRequest, email: str, limit: int) -> int:
-    """Seconds until the failures still inside the cool-off window fall below the limit.
+def failure_limit() -> int:
+    return int(settings.AXES_FAILURE_LIMIT)
 
-    Axes keeps one row per (account, address, user agent) and sums their failures, each row aging out
-    `cool_off` after its last failure; the lock lifts when the row that brings the sum to the limit ages out.
+
+def _live(now: datetime) -> QuerySet[AccessAttempt]:
+    return AccessAttempt.objects.filter(attempt_time__gte=now - cool_off())
+
+
+def lock_state(*, email: str, ip_address: str | None, now: datetime | None = None) -> LockState:
+    """Whether this account is locked for this client address, and for how long. One indexed query.
+
+    axes keeps one row per (account, address, user agent), each aging out `cool_off` after its last failure;
+    the lock lifts when the row that brings the sum to the limit ages out.
     """
-    cool_off = _cool_off(request)
-    now = timezone.now()
+    now = now or timezone.now()
     rows = (
-        AccessAttempt.objects.filter(
-            username=normalize_email(email),
-            ip_address=getattr(request, "axes_ip_address", None),
-            attempt_time__gte=now - cool_off,
-        )
+        _live(now)
+        .filter(username=normalize_email(email), ip_address=ip_address)
         .order_by("-attempt_time")
         .values_list("attempt_time", "failures_since_start")
     )
+    limit = failure_limit()
     total = 0
     until: datetime | None = None
     for attempt_time, failures in rows:
         total += failures
-        if total >= limit:
-            until = attempt_time + cool_off
-            break
+        if until is None and total >= limit:
+            until = attempt_time + cool_off()
     if until is None:
-        return 1
-    return max(1, math.ceil((until - now).total_seconds()))
+        return LockState(locked=False, failures=total)
+    return LockState(locked=True, retry_after=max(1, math.ceil((until - now).total_seconds())), failures=total)
 
 
-def lock_state(*, request: HttpRequest, email: str) -> LockState:
-    """Whether this account is locked for the request's client address, and for how long."""
-    credentials = _credentials(email)
-    if AxesProxyHandler.is_allowed(request, credentials):
-        return LockState(locked=False)
-    limit = get_failure_limit(request, credentials)
-    return LockState(locked=True, retry_after=_seconds_left(request=request, email=email, limit=limit))
+def locked_emails(now: datetime | None = None) -> QuerySet[AccessAttempt]:
+    """The accounts locked for at least one address right now, as `username` values (for the admin)."""
+    return (
+        _live(now or timezone.now())
+        .values("username", "ip_address")
+        .annotate(total=Sum("failures_since_start"))
+        .filter(total__gte=failure_limit())
+        .values("username")
+    )
 
 
-def answered_by_service(request: HttpRequest) -> None:
-    """Marks a login request whose lockout outcome the caller answers (see `lockout_response`)."""
-    setattr(request, _ANSWERED_BY_SERVICE, True)
+def record_failure(*, email: str, ip_address: str | None, user_agent: str, path: str = "") -> Failure:
+    """Counts a failed login for this account from this address, in the rows the admin door writes too."""
+    email = normalize_email(email)
+    now = timezone.now()
+    user_agent = user_agent[:_USER_AGENT_MAX]
+    with transaction.atomic():
+        before = lock_state(email=email, ip_address=ip_address, now=now)
+        if before.locked:
+            return Failure.REFUSED
+        # An expired row starts the count over, as axes does when it cleans them.
+        AccessAttempt.objects.filter(username=email, attempt_time__lt=now - cool_off()).delete()
+        key = {"username": email, "ip_address": ip_address, "user_agent": user_agent}
+        updated = AccessAttempt.objects.filter(**key).update(
+            failures_since_start=F("failures_since_start") + 1, attempt_time=now, path_info=path[:_PATH_MAX]
+        )
+        if not updated:
+            try:
+                with transaction.atomic():
+                    AccessAttempt.objects.create(
+                        **key, failures_since_start=1, path_info=path[:_PATH_MAX], get_data="", post_data=""
+                    )
+            except IntegrityError:  # a concurrent failure created the row first
+                AccessAttempt.objects.filter(**key).update(failures_since_start=F("failures_since_start") + 1)
+        engaged = before.failures + 1 >= failure_limit()
+        AccessFailureLog.objects.create(**key, path_info=path[:_PATH_MAX], locked_out=engaged)
+    return Failure.ENGAGED if engaged else Failure.COUNTED
 
 
-def failure_engaged_lock(request: HttpRequest) -> bool:
-    """After a failed `authenticate`: did exactly this failure bring the count to the limit?
-
-    Axes sets `axes_failures_since_start` only when it recorded the failure; an attempt refused because the
-    account was already locked leaves it unset (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT is off, so a
-    refused attempt neither counts nor extends the cool-off).
-    """
-    failures = getattr(request, "axes_failures_since_start", None)
-    if not getattr(request, "axes_locked_out", False) or failures is None:
-        return False
-    return bool(failures == get_failure_limit(request, getattr(request, "axes_credentials", None)))
-
-
-def refused_while_locked(request: HttpRequest) -> bool:
-    """After a failed `authenticate`: was the attempt refused by axes because the lock already held?"""
-    return bool(getattr(request, "axes_locked_out", False)) and not failure_engaged_lock(request)
-
-
-def clear_for_address(*, request: HttpRequest, email: str) -> int:
-    """A successful login resets the count for this account from this address (AXES_RESET_ON_SUCCESS).
-
-    Axes does this on Django's `user_logged_in` signal, which token logins never send.
-    """
-    AxesProxyHandler.update_request(request)
-    address = getattr(request, "axes_ip_address", None)
-    if not address:
+def clear_for_address(*, email: str, ip_address: str | None) -> int:
+    """A successful login resets the count for this account from this address."""
+    if not ip_address:
         return 0
-    return reset(ip=address, username=normalize_email(email))
+    return reset(ip=ip_address, username=normalize_email(email))
 
 
 def clear_for_account(*, email: str) -> int:
@@ -150,48 +146,13 @@ def clear_for_account(*, email: str) -> int:
     return reset(username=normalize_email(email))
 
 
-def lockout_response(
-    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
-) -> HttpResponse | None:
-    """AXES_LOCKOUT_CALLABLE: what AxesMiddleware answers for a request axes flagged as locked out.
-
-    - The API login answered already (401 for the failure that engaged the lock, 429 `account_locked` after
-      it), in the SPEC's JSON shape: keep that answer.
-    - The failure that engaged the lock through another door (the admin login form) is still answered as a
-      failed login, like the API's 5th failure; it is recorded in the audit log here, because that door
-      does not go through `user_login`.
-    - Any later attempt gets the lockout page: 429 with `Retry-After`.
-    """
-    if getattr(request, _ANSWERED_BY_SERVICE, False) and original_response is not None:
-        return original_response
-    email = username_from(request, credentials) or ""
-    if failure_engaged_lock(request) and original_response is not None:
-        record_locked_out(request=request, email=email)
-        return original_response
-    limit = get_failure_limit(request, credentials)
-    retry_after = _seconds_left(request=request, email=email, limit=limit) if email else 1
-    context = {
-        **admin.site.each_context(request),
-        "title": "Account locked",
-        "retry_after": retry_after,
-        "retry_after_minutes": max(1, math.ceil(retry_after / 60)),
-    }
-    response = TemplateResponse(request, "admin/locked_out.html", context, status=429)
-    response["Retry-After"] = str(retry_after)
-    response.render()
-    return response
-
-
-def record_locked_out(*, request: HttpRequest, email: str) -> None:
+def record_locked_out(*, email: str, meta: RequestContext) -> None:
     """The audit event for the lock engaging, once per lock."""
-    user = User.objects.filter(email=normalize_email(email)).first() if email else None
+    email = normalize_email(email)
     audit_record(
         event=EventType.LOCKED_OUT,
-        user=user,
-        email=normalize_email(email),
-        meta=RequestContext.from_request(request),
-        details={
-            "failures": get_failure_limit(request, None),
-            "lockout_seconds": int(_cool_off(request).total_seconds()),
-        },
+        user=User.objects.filter(email=email).first() if email else None,
+        email=email,
+        meta=meta,
+        details={"failures": failure_limit(), "lockout_seconds": int(cool_off().total_seconds())},
     )

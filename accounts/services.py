@@ -7,14 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import Token
 
 from accounts import lockout
+from accounts.backends import EmailBackend
 from accounts.emails import send_after_commit
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
 from accounts.models import Session, User, normalize_email
@@ -23,6 +23,10 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+
+# The API login checks passwords with the backend directly: the lockout is counted here, with plain values,
+# not by axes' signal handlers reading the request (those serve the admin's login form).
+_login_backend = EmailBackend()
 
 
 def _new_jti() -> str:
@@ -143,32 +147,34 @@ def _record_refused_while_locked(*, email: str, meta: RequestContext) -> None:
         audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta, details={"reason": "locked"})
 
 
-def user_login(*, request: HttpRequest, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair]:
+def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair]:
     """Checks the lockout, then the credentials, and opens a session.
 
-    The same 401 answers an unknown email, a wrong password and an inactive account. An account locked
-    for this client address is refused before its password is checked (429 `account_locked`, even for the
-    right password); the failure that engages the lock is still a 401. See accounts/lockout.py.
+    The same 401 answers an unknown email, a wrong password and an inactive account (and takes about the same
+    time: the backend hashes for an unknown email too). An account locked for this client address is refused
+    before its password is checked (429 `account_locked`, even for the right password); the failure that
+    engages the lock is still a 401. See accounts/lockout.py.
     """
     email = normalize_email(email)
-    lockout.answered_by_service(request)
-    state = lockout.lock_state(request=request, email=email)
+    state = lockout.lock_state(email=email, ip_address=meta.ip_address)
     if state.locked:
         _record_refused_while_locked(email=email, meta=meta)
         raise AccountLocked(retry_after=state.retry_after)
-    user = authenticate(request, username=email, password=password)
+    user = _login_backend.authenticate(None, username=email, password=password)
     if user is None:
-        if lockout.refused_while_locked(request):
+        failure = lockout.record_failure(email=email, ip_address=meta.ip_address, user_agent=meta.user_agent)
+        if failure is lockout.Failure.REFUSED:
             # Another attempt engaged the lock between our check and the password check.
             _record_refused_while_locked(email=email, meta=meta)
-            raise AccountLocked(retry_after=lockout.lock_state(request=request, email=email).retry_after)
+            retry_after = lockout.lock_state(email=email, ip_address=meta.ip_address).retry_after
+            raise AccountLocked(retry_after=retry_after)
         with transaction.atomic():
             known = User.objects.filter(email=email).first()
             audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta)
-            if lockout.failure_engaged_lock(request):
-                lockout.record_locked_out(request=request, email=email)
+            if failure is lockout.Failure.ENGAGED:
+                lockout.record_locked_out(email=email, meta=meta)
         raise InvalidCredentials()
-    lockout.clear_for_address(request=request, email=email)
+    lockout.clear_for_address(email=email, ip_address=meta.ip_address)
     with transaction.atomic():
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])

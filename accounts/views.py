@@ -40,6 +40,7 @@ from accounts.tokens import TokenPair
 from audit.context import RequestContext
 from config.http.errors import AccountLocked
 from config.http.input import validated
+from config.http.net import client_ip
 from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
 from config.http.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
 
@@ -104,7 +105,7 @@ class LoginView(APIView):
             data = request.data
             email = data.get("email") if isinstance(data, Mapping) else None
             if isinstance(email, str) and email.strip():
-                state = lockout.lock_state(request=request._request, email=email)
+                state = lockout.lock_state(email=email, ip_address=client_ip(request._request) or None)
                 if state.locked:
                     raise AccountLocked(retry_after=state.retry_after) from None
             raise
@@ -121,7 +122,6 @@ class LoginView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
         user, pair = services.user_login(
-            request=request._request,
             email=data["email"],
             password=data["password"],
             meta=RequestContext.from_request(request),

@@ -250,10 +250,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 # The API and the admin login count against the same normalised email.
-AXES_USERNAME_CALLABLE = "accounts.lockout.username_from"
+AXES_USERNAME_CALLABLE = "accounts.lockout_axes.username_from"
 AXES_CLIENT_IP_CALLABLE = "config.http.net.client_ip"
 # The API answers lockouts itself (JSON); the admin gets a 429 page with Retry-After.
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout_axes.lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 # Keep a log of every failure (the admin's "access failures"), besides the live counts.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True

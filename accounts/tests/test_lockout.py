@@ -230,3 +230,28 @@ def test_an_attempt_refused_while_locked_is_recorded_as_a_failed_login(user: Any
     refused = [e for e in events(EventType.LOGIN_FAILED) if e.details.get("reason") == "locked"]
     assert len(refused) == 1
     assert (refused[0].user_id, refused[0].email, refused[0].ip_address) == (user.pk, user.email, "203.0.113.5")
+
+
+def test_failures_spread_over_user_agents_lock_the_api_and_show_in_the_admin(user: Any, staff: Any) -> None:
+    for n in range(5):
+        response = APIClient().post(
+            "/api/v1/auth/login",
+            {"email": user.email, "password": WRONG},
+            format="json",
+            REMOTE_ADDR="203.0.113.5",
+            HTTP_USER_AGENT=f"Browser/{n % 2}",
+        )
+        assert response.status_code == 401
+    assert AccessAttempt.objects.filter(username=user.email).count() == 2
+    assert_locked(attempt(user.email, PASSWORD))
+
+    admin = APIClient()
+    admin.force_login(staff)
+
+    def listed(locked: str) -> set[str]:
+        response = admin.get("/admin/accounts/user/", {"locked": locked})
+        assert response.status_code == 200
+        return {u.email for u in response.context["cl"].result_list}
+
+    assert listed("yes") == {user.email}
+    assert listed("no") == {staff.email}

@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import OperationalError
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.helpers import assert_error
@@ -155,7 +156,7 @@ def test_a_password_of_4096_characters_is_checked_not_refused(api_client: APICli
 def test_it_answers_503_with_retry_after_and_no_tokens_while_the_database_is_unreachable(
     api_client: APIClient, user: User
 ) -> None:
-    with mock.patch("accounts.services.authenticate", side_effect=OperationalError("connection refused")):
+    with mock.patch.object(services._login_backend, "authenticate", side_effect=OperationalError("refused")):
         response = post(api_client, user.email)
 
     body = assert_error(response, 503, "service_unavailable")
