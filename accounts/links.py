@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare
@@ -33,10 +34,14 @@ class _ExpiringTokenGenerator(PasswordResetTokenGenerator):
 
 
 class PasswordResetTokens(_ExpiringTokenGenerator):
-    """Valid one hour; dead once used, because the hash covers the password hash and last login."""
+    """Valid PASSWORD_RESET_TIMEOUT seconds (one hour); dead once used, because the hash covers the password
+    hash and last login."""
 
     key_salt = "taskdesk.accounts.password_reset"
-    timeout_seconds = 60 * 60
+
+    @property
+    def timeout_seconds(self) -> int:  # type: ignore[override]
+        return int(settings.PASSWORD_RESET_TIMEOUT)
 
 
 class EmailVerificationTokens(_ExpiringTokenGenerator):

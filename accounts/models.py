@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import bcrypt
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone as dj_timezone
@@ -111,7 +113,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 class SessionQuerySet(models.QuerySet["Session"]):
     def live(self) -> SessionQuerySet:
-        return self.filter(ended_at__isnull=True, expires_at__gt=dj_timezone.now())
+        """Not ended, before its absolute end, and its refresh token in force not yet expired."""
+        now = dj_timezone.now()
+        issued_after = now - timedelta(days=settings.REFRESH_TOKEN_DAYS)
+        refreshable = models.Q(rotated_at__gt=issued_after) | models.Q(
+            rotated_at__isnull=True, created_at__gt=issued_after
+        )
+        return self.filter(refreshable, ended_at__isnull=True, expires_at__gt=now)
 
 
 class Session(models.Model):
@@ -159,3 +167,9 @@ class Session(models.Model):
     @property
     def is_live(self) -> bool:
         return self.ended_at is None and self.expires_at > dj_timezone.now()
+
+    @property
+    def ends_if_unused_at(self) -> datetime:
+        """When the session ends if nobody uses it: its refresh token in force expires, or its absolute end."""
+        issued = self.rotated_at or self.created_at
+        return min(self.expires_at, issued + timedelta(days=settings.REFRESH_TOKEN_DAYS))

@@ -157,6 +157,12 @@ class PasswordResetConfirmSerializer(UidTokenSerializer):
 
 class SessionSerializer(serializers.ModelSerializer[Session]):
     current = serializers.SerializerMethodField()
+    expires_at = serializers.DateTimeField(
+        source="ends_if_unused_at",
+        read_only=True,
+        help_text="When the session ends if left unused: the earlier of its refresh token's expiry and its "
+        "absolute end (SESSION_MAX_DAYS after sign-in).",
+    )
 
     class Meta:
         model = Session

@@ -172,6 +172,18 @@ def test_the_link_expires_after_an_hour(
     assert login_status(user.email, PASSWORD) == 200
 
 
+def test_the_link_lifetime_follows_password_reset_timeout(
+    user: User, ask_reset: Callable[..., tuple[str, str]], time_machine: Any, settings: Any
+) -> None:
+    settings.PASSWORD_RESET_TIMEOUT = 10 * 60
+    time_machine.move_to(START, tick=False)
+    uid, token = ask_reset()
+    time_machine.shift(timedelta(minutes=10, seconds=1))
+
+    assert_error(confirm(uid, token), 400, "validation_error")
+    assert login_status(user.email, PASSWORD) == 200
+
+
 def test_an_older_link_dies_when_the_password_changes_another_way(
     auth_client: APIClient, user: User, ask_reset: Callable[..., tuple[str, str]]
 ) -> None:

@@ -171,3 +171,24 @@ def test_last_used_at_is_written_at_most_once_a_minute(
 
     with django_assert_num_queries(1):
         client.get("/api/v1/auth/me")
+
+
+def test_expires_at_is_when_the_session_ends_if_unused_and_an_expired_one_is_not_listed(
+    user: User, login_as: Callable[..., APIClient], time_machine: Any, settings: Any
+) -> None:
+    settings.REFRESH_TOKEN_DAYS = 7
+    time_machine.move_to("2030-01-01T12:00:00Z", tick=False)
+    idle = login_as(user, HTTP_USER_AGENT="Idle/1")
+    time_machine.shift(timedelta(days=6))
+    active = login_as(user, HTTP_USER_AGENT="Active/1")
+    listed = {item["user_agent"]: item["expires_at"] for item in active.get(URL).json()["results"]}
+    assert listed == {"Idle/1": "2030-01-08T12:00:00Z", "Active/1": "2030-01-14T12:00:00Z"}
+
+    # A refresh moves it on, never past the absolute end (30 days from sign-in).
+    time_machine.shift(timedelta(hours=1))
+    assert refresh(active).status_code == 200
+    time_machine.shift(timedelta(days=2))  # day 8: the idle session's refresh token has expired
+    fresh = login_as(user, HTTP_USER_AGENT="Fresh/1")
+    listed = {item["user_agent"]: item["expires_at"] for item in fresh.get(URL).json()["results"]}
+    assert listed == {"Active/1": "2030-01-14T13:00:00Z", "Fresh/1": "2030-01-16T13:00:00Z"}
+    assert sid(idle) not in {item["id"] for item in fresh.get(URL).json()["results"]}

@@ -34,15 +34,31 @@ _CODES = {
 }
 
 
-def _flatten(detail: Any) -> Any:
-    """DRF's ErrorDetail tree as plain JSON: {field: [messages]}, nested for nested serializers."""
-    if isinstance(detail, dict):
-        return {str(key): _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        if all(not isinstance(item, (dict, list)) for item in detail):
-            return [str(item) for item in detail]
-        return [_flatten(item) for item in detail]
-    return [str(detail)]
+def _flatten(detail: Any) -> dict[str, list[str]]:
+    """DRF's ErrorDetail tree in the SPEC's one shape, `{field: [messages]}`, whatever its depth.
+
+    A nested object's fields are named by their path (`fields.status`); an error of a list item stays on the
+    list's field and says which item (`tags`: ["Item 2: Ensure this field has no more than 50 characters."]).
+    """
+    errors: dict[str, list[str]] = {}
+
+    def walk(node: Any, field: str, item: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if field and (isinstance(key, int) or str(key).isdigit()):  # a ListField's errors by index
+                    walk(value, field, f"{item}Item {key}: ")
+                else:
+                    walk(value, f"{field}.{key}" if field else str(key), item)
+        elif isinstance(node, list):
+            many = bool(node) and all(isinstance(entry, dict) for entry in node)  # a list of objects
+            for index, entry in enumerate(node):
+                if entry:
+                    walk(entry, field, f"{item}Item {index}: " if many else item)
+        else:
+            errors.setdefault(field or "non_field_errors", []).append(f"{item}{node}")
+
+    walk(detail, "", "")
+    return errors
 
 
 def _json(status: int, code: str, detail: Any, errors: Any = None, headers: dict[str, str] | None = None) -> Response:

@@ -47,6 +47,11 @@ class JSONOnlyNegotiation(BaseContentNegotiation):
         # JSON), honour Accept; an Accept that matches none gets the first, never a 406.
         renderers = list(renderers)
         if len(renderers) > 1:
+            # `?format=json` or `?format=yaml` picks the format, whatever Accept says.
+            wanted = request.query_params.get("format", "").strip().lower()
+            for renderer in renderers:
+                if wanted and renderer.format == wanted:
+                    return renderer, renderer.media_type
             try:
                 return DefaultContentNegotiation().select_renderer(request, renderers, format_suffix)
             except NotAcceptable:

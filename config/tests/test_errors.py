@@ -223,3 +223,27 @@ def test_a_login_while_the_database_is_down_is_a_503_with_no_tokens(user: User) 
     assert response["Retry-After"]
     assert not Session.objects.exists()
     assert APIClient().post(LOGIN, {"email": user.email, "password": PASSWORD}, format="json").status_code == 200
+
+
+def _is_flat(errors: Any) -> bool:
+    return isinstance(errors, dict) and all(
+        isinstance(messages, list) and all(isinstance(m, str) for m in messages) for messages in errors.values()
+    )
+
+
+def test_errors_of_list_items_stay_on_the_field_and_name_the_item(auth_client: APIClient) -> None:
+    response = auth_client.post("/api/v1/tasks/", {"title": "t", "tags": ["ok", "", "x" * 51]}, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert _is_flat(errors)
+    assert list(errors) == ["tags"]
+    assert errors["tags"][0].startswith("Item 1: ") and errors["tags"][1].startswith("Item 2: ")
+
+
+def test_errors_of_nested_objects_are_named_by_their_path(auth_client: APIClient) -> None:
+    body = {"action": "update", "ids": [1], "fields": {"status": "nope", "priority": "meh"}}
+    response = auth_client.post("/api/v1/tasks/bulk/", body, format="json")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert _is_flat(errors)
+    assert set(errors) == {"fields.status", "fields.priority"}

@@ -94,6 +94,11 @@ def test_it_is_yaml_by_default_and_json_on_request() -> None:
         assert as_json["Content-Type"].startswith(accept)
         assert as_json.json()["paths"] == document["paths"]
 
+    by_format = Client().get("/api/schema/?format=json", HTTP_ACCEPT="application/yaml")
+    assert by_format["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert by_format.json()["paths"] == document["paths"]
+    assert yaml.safe_load(Client().get("/api/schema/?format=yaml").content)["paths"] == document["paths"]
+
 
 def test_it_needs_no_token() -> None:
     assert Client().get("/api/schema/").status_code == 200

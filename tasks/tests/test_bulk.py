@@ -123,11 +123,11 @@ def test_an_unknown_id_changes_nothing(owner_client: Any, three: list[Any]) -> N
         ({"action": "complete", "ids": list(range(1, 502))}, "ids"),
         ({"action": "update", "ids": [1]}, "fields"),
         ({"action": "update", "ids": [1], "fields": {}}, "fields"),
-        ({"action": "update", "ids": [1], "fields": {"title": "x"}}, "fields"),
-        ({"action": "update", "ids": [1], "fields": {"owner": "x"}}, "fields"),
-        ({"action": "update", "ids": [1], "fields": {"priority": "huge"}}, "fields"),
-        ({"action": "update", "ids": [1], "fields": {"due_at": "soon"}}, "fields"),
-        ({"action": "update", "ids": [1], "fields": {"tags": ["a;b"]}}, "fields"),
+        ({"action": "update", "ids": [1], "fields": {"title": "x"}}, "fields.title"),
+        ({"action": "update", "ids": [1], "fields": {"owner": "x"}}, "fields.owner"),
+        ({"action": "update", "ids": [1], "fields": {"priority": "huge"}}, "fields.priority"),
+        ({"action": "update", "ids": [1], "fields": {"due_at": "soon"}}, "fields.due_at"),
+        ({"action": "update", "ids": [1], "fields": {"tags": ["a;b"]}}, "fields.tags"),
     ],
 )
 def test_a_malformed_bulk_request_is_a_400(
