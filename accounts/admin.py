@@ -20,10 +20,9 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 
 from accounts import lockout, services
-from accounts.models import Session, User, normalize_email
+from accounts.models import Session, SessionQuerySet, User, normalize_email
 from audit.context import RequestContext
 
 admin.site.site_header = "Taskdesk administration"
@@ -132,7 +131,7 @@ class LiveSessionInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore
     show_change_link = True
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
-        return super().get_queryset(request).filter(ended_at__isnull=True, expires_at__gt=timezone.now())
+        return cast(SessionQuerySet, super().get_queryset(request)).live()
 
 
 @admin.register(User)
@@ -293,13 +292,13 @@ class SessionStateFilter(admin.SimpleListFilter):
         return [("live", "Live"), ("ended", "Ended"), ("expired", "Expired")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
+        sessions = cast(SessionQuerySet, queryset)
         if self.value() == "live":
-            return queryset.filter(ended_at__isnull=True, expires_at__gt=now)
+            return sessions.live()
         if self.value() == "ended":
-            return queryset.filter(ended_at__isnull=False)
+            return sessions.filter(ended_at__isnull=False)
         if self.value() == "expired":
-            return queryset.filter(ended_at__isnull=True, expires_at__lte=now)
+            return sessions.open().exclude(pk__in=Session.objects.live().values("pk"))
         return queryset
 
 
@@ -351,7 +350,7 @@ class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-ar
     @admin.action(description="Revoke selected sessions")
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         meta = RequestContext.from_request(request)
-        live = list(queryset.filter(ended_at__isnull=True).select_related("user"))
+        live = list(cast(SessionQuerySet, queryset).open().select_related("user"))
         for session in live:
             services.session_revoke(session=session, meta=meta)
         self.message_user(request, f"Revoked {len(live)} session(s).", messages.SUCCESS)

@@ -112,6 +112,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class SessionQuerySet(models.QuerySet["Session"]):
+    def open(self) -> SessionQuerySet:
+        """Not ended (it may have expired): what ending a session acts on."""
+        return self.filter(ended_at__isnull=True)
+
     def live(self) -> SessionQuerySet:
         """Not ended, before its absolute end, and its refresh token in force not yet expired."""
         now = dj_timezone.now()
@@ -119,7 +123,7 @@ class SessionQuerySet(models.QuerySet["Session"]):
         refreshable = models.Q(rotated_at__gt=issued_after) | models.Q(
             rotated_at__isnull=True, created_at__gt=issued_after
         )
-        return self.filter(refreshable, ended_at__isnull=True, expires_at__gt=now)
+        return self.open().filter(refreshable, expires_at__gt=now)
 
 
 class Session(models.Model):

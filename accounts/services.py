@@ -17,12 +17,13 @@ from accounts import lockout
 from accounts.backends import EmailBackend
 from accounts.emails import send_after_commit
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
-from accounts.models import Session, User, normalize_email
+from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
 from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+from config.http.input import assign_changed
 
 # The API login checks passwords with the backend directly: the lockout is counted here, with plain values,
 # not by axes' signal handlers reading the request (those serve the admin's login form).
@@ -69,9 +70,7 @@ def session_open(*, user: User, meta: RequestContext) -> tuple[Session, TokenPai
 def session_end(*, session: Session, reason: str, meta: RequestContext, event: EventType | None = None) -> None:
     """Ends one session; its access and refresh tokens fail from the next request on."""
     with transaction.atomic():
-        updated = Session.objects.filter(pk=session.pk, ended_at__isnull=True).update(
-            ended_at=timezone.now(), end_reason=reason
-        )
+        updated = Session.objects.open().filter(pk=session.pk).update(ended_at=timezone.now(), end_reason=reason)
         if updated and event is not None:
             audit_record(event=event, user=session.user, meta=meta, details={"session_id": str(session.pk)})
 
@@ -93,7 +92,7 @@ def sessions_end_all(
 
     Call it inside the transaction of the change that ends them, so the event and the ends commit together.
     """
-    sessions = Session.objects.filter(user=user, ended_at__isnull=True)
+    sessions = Session.objects.open().filter(user=user)
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
     ended = sessions.update(ended_at=timezone.now(), end_reason=reason)
@@ -259,7 +258,7 @@ def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: Reques
         if token is not None and str(token["user_id"]) == str(user.pk):
             ids.add(str(token[SESSION_CLAIM]))
     with transaction.atomic():
-        for session in Session.objects.filter(pk__in=ids, user=user, ended_at__isnull=True):
+        for session in Session.objects.open().filter(pk__in=ids, user=user):
             session_end(session=session, reason=Session.EndReason.LOGOUT, meta=meta, event=EventType.LOGOUT)
 
 
@@ -270,16 +269,12 @@ def logout_all(*, user: User, meta: RequestContext) -> None:
 
 # Profile and account ----------------------------------------------------------------------------------
 
-PROFILE_EDITABLE = ("full_name", "bio", "avatar_url", "timezone")
-
 
 def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
-    changed = [field for field in PROFILE_EDITABLE if field in data and getattr(user, field) != data[field]]
+    changed = assign_changed(user, data, PROFILE_FIELDS)
     if not changed:
         return user
     with transaction.atomic():
-        for field in changed:
-            setattr(user, field, data[field])
         user.save(update_fields=changed)
         audit_record(event=EventType.PROFILE_UPDATED, user=user, meta=meta, details={"fields": changed})
     return user
@@ -401,7 +396,7 @@ def email_verify(*, uid: str, token: str, meta: RequestContext) -> User:
 # Used by the staff API (/api/v1/users/), the admin's user pages and actions, and the commands, so each door
 # ends sessions and records the same events. `actor` is the staff user acting, or None for a command.
 
-STAFF_EDITABLE = ("full_name", "bio", "avatar_url", "timezone", "is_active", "is_staff", "email_verified")
+STAFF_EDITABLE = (*PROFILE_FIELDS, "is_active", "is_staff", "email_verified")
 
 
 def _as(actor: User | None, meta: RequestContext) -> RequestContext:
@@ -434,11 +429,9 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
     with transaction.atomic():
         # The row lock orders concurrent staff edits of one user, so each event matches a real change.
         locked = User.objects.select_for_update().get(pk=user.pk)
-        changed = [field for field in STAFF_EDITABLE if field in data and getattr(locked, field) != data[field]]
+        changed = assign_changed(locked, data, STAFF_EDITABLE)
         if not changed:
             return locked
-        for field in changed:
-            setattr(locked, field, data[field])
         locked.save(update_fields=changed)
         meta = _as(actor, meta)
         if "is_active" in changed:

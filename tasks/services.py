@@ -22,6 +22,7 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import Conflict, NotFound, PreconditionFailed
+from config.http.input import assign_changed
 from tasks.models import MAX_ID, IdempotencyKey, Priority, Status, Task
 
 # The values a replaced (PUT) or new task takes for the fields its body leaves out.
@@ -65,9 +66,7 @@ def _check_precondition(task: Task, if_match: str | None) -> None:
 
 def _apply(task: Task, changes: dict[str, Any], now: datetime) -> list[str]:
     """Sets the fields that differ; completing stamps completed_at, any other status clears it."""
-    changed = [field for field, value in changes.items() if getattr(task, field) != value]
-    for field in changed:
-        setattr(task, field, changes[field])
+    changed = assign_changed(task, changes, changes)
     if "status" in changed:
         task.completed_at = now if task.status == Status.COMPLETED else None
         changed.append("completed_at")
