@@ -20,6 +20,15 @@ from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _production_hashers(settings: Any) -> None:
+    # What these tests check is the hashing production does, at production's cost.
+    from config.test_settings import PRODUCTION_PASSWORD_HASHERS
+
+    settings.PASSWORD_HASHERS = PRODUCTION_PASSWORD_HASHERS
+
+
 URL = "/api/v1/auth/login"
 
 
@@ -30,6 +39,8 @@ def login(email: str, password: str) -> Any:
 def test_new_passwords_are_hashed_with_argon2() -> None:
     user = User.objects.create_user("new@example.com", "a sturdy new passphrase")
     assert user.password.startswith("argon2$argon2id$")
+    # Django's Argon2id parameters, above OWASP's minimum (19 MiB, 2 iterations, 1 lane).
+    assert "$m=102400,t=2,p=8$" in user.password
 
 
 @pytest.mark.parametrize(
