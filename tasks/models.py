@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from config.http.filters import fold, sqlite_fold_function
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
@@ -45,24 +46,26 @@ class TagListField(models.JSONField):
 
 @TagListField.register_lookup
 class HasTag(models.Lookup):
-    """`tags__has_tag="x"`: the list holds exactly "x".
+    """`tags__has_tag="x"`: the list holds "x", in any case (tags are per-user labels: "Home" is "home").
 
-    PostgreSQL: `tags @> '["x"]'` (jsonb containment). SQLite has no JSON containment, so it asks json_each
-    for an element equal to the string: exact, whatever characters the tag holds, unlike a LIKE on the text.
+    PostgreSQL compares each element's lower() with the tag's; SQLite asks json_each for an element whose
+    case-folded text equals the tag's. Exact otherwise, whatever characters the tag holds (no LIKE).
     """
 
     lookup_name = "has_tag"
     prepare_rhs = False
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        fold_sql = sqlite_fold_function(connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         # `lhs` is the compiled column reference; the tag itself is a bound parameter.
-        sql = f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE json_each.value = %s)"  # noqa: S608
-        return sql, (*lhs_params, str(self.rhs))
+        sql = f"EXISTS (SELECT 1 FROM json_each({lhs}) WHERE {fold_sql}(json_each.value) = %s)"  # noqa: S608
+        return sql, (*lhs_params, fold(str(self.rhs)))
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} @> %s::jsonb", (*lhs_params, json.dumps([str(self.rhs)]))
+        sql = f"EXISTS (SELECT 1 FROM jsonb_array_elements_text({lhs}) AS tag WHERE lower(tag) = lower(%s))"  # noqa: S608
+        return sql, (*lhs_params, str(self.rhs))
 
 
 # Live tasks and the trash: the one definition of each, used by the queryset methods and the partial indexes.

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from config.http.dates import MESSAGE as WHEN_MESSAGE
 from config.http.dates import parse_when
+from config.http.filters import fold
 from config.http.formats import iso
 from tasks.models import (
     MAX_DESCRIPTION,
@@ -156,7 +157,8 @@ def normalise_tag(tag: str) -> str:
 
 
 class TagsField(serializers.ListField):
-    """Up to 20 short labels; whitespace is trimmed and collapsed, duplicates dropped (first one kept)."""
+    """Up to 20 short labels; whitespace is trimmed and collapsed, duplicates in any case dropped (the first
+    spelling kept: "Home" and "home" are one label)."""
 
     child = serializers.CharField(max_length=MAX_TAG_LENGTH, allow_blank=False)
 
@@ -167,11 +169,13 @@ class TagsField(serializers.ListField):
 
     def to_internal_value(self, data: Any) -> list[str]:
         tags: list[str] = []
+        seen: set[str] = set()
         for tag in super().to_internal_value(data):
             tag = normalise_tag(tag)
             if TAG_SEPARATOR in tag or any(unicodedata.category(ch) == "Cc" for ch in tag):
                 raise serializers.ValidationError(f'A tag cannot contain "{TAG_SEPARATOR}" or control characters.')
-            if tag not in tags:
+            if fold(tag) not in seen:
+                seen.add(fold(tag))
                 tags.append(tag)
         return tags
 

@@ -161,6 +161,19 @@ def _fold_or_null(value: str | None) -> str | None:
     return None if value is None else fold(value)
 
 
+def sqlite_fold_function(connection: Any) -> str:
+    """Makes `taskdesk_fold(text)` (Python's `fold`) callable in this SQLite connection's SQL; returns its name.
+
+    Registered once per database connection (the wrapper outlives reconnects, so it remembers which).
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(connection, "_taskdesk_fold_on", None) is not raw:
+        raw.create_function("taskdesk_fold", 1, _fold_or_null, deterministic=True)
+        connection._taskdesk_fold_on = raw
+    return "taskdesk_fold"
+
+
 @models.CharField.register_lookup
 @models.TextField.register_lookup
 class FoldedContains(Lookup):
@@ -177,12 +190,7 @@ class FoldedContains(Lookup):
         return IContains(self.lhs, self.rhs).as_sql(compiler, connection)
 
     def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, Any]:
-        connection.ensure_connection()
-        raw = connection.connection
-        # Registered once per database connection (the wrapper outlives reconnects, so it remembers which).
-        if getattr(connection, "_taskdesk_fold_on", None) is not raw:
-            raw.create_function("taskdesk_fold", 1, _fold_or_null, deterministic=True)
-            connection._taskdesk_fold_on = raw
+        sqlite_fold_function(connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"instr(taskdesk_fold({lhs}), %s) > 0", (*lhs_params, fold(str(self.rhs)))
 

@@ -81,7 +81,7 @@ def test_it_lists_only_the_callers_live_tasks(owner_client: Any, dataset: None) 
         ("tag=home", {"alpha", "bravo"}),
         ("tag=work", {"bravo", "charlie", "foxtrot"}),
         ("tag=Home Office", {"echo"}),
-        ("tag=Home", set()),
+        ("tag=HOME", {"alpha", "bravo"}),  # labels in any case
         ("tag=hom", set()),
         ("tag=nothing", set()),
         ("overdue=true", {"alpha"}),
@@ -257,7 +257,7 @@ def test_a_malformed_overdue_is_a_400_naming_it(owner_client: Any, dataset: None
 def test_search_folds_case_beyond_ascii(owner_client: Any, user: Any) -> None:
     TaskFactory(owner=user, title="Ünïcode Straße")
     TaskFactory(owner=user, title="plain")
-    for term in ("ünïc", "ÜNÏC", "STRASSE", "straße"):
+    for term in ("ünïc", "ÜNÏC", "STRAßE", "straße"):
         titles = [t["title"] for t in owner_client.get(f"/api/v1/tasks/?search={term}").json()["results"]]
         assert titles == ["Ünïcode Straße"], term
 
@@ -280,3 +280,13 @@ def test_the_tag_filter_matches_exactly_whatever_the_characters(client_for: Any,
     response = client.get("/api/v1/tasks/", {"tag": tag})
     assert [t["id"] for t in response.json()["results"]] == [wanted["id"]]
     assert wanted["tags"] == ["other", tag]
+
+
+def test_tags_are_labels_in_any_case(owner_client: Any, user: Any) -> None:
+    created = owner_client.post("/api/v1/tasks/", {"title": "t", "tags": ["Home", "home", " HOME ", "Ünï", "ünï"]})
+    assert created.status_code == 201
+    assert created.json()["tags"] == ["Home", "Ünï"]
+    TaskFactory(owner=user, title="other", tags=["work"])
+    for tag in ("home", "HOME", "Home", "ÜNÏ"):
+        titles = [t["title"] for t in owner_client.get("/api/v1/tasks/", {"tag": tag}).json()["results"]]
+        assert titles == ["t"], tag
