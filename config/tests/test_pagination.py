@@ -71,3 +71,42 @@ def test_a_distinct_queryset_is_counted_the_usual_way(seven_users: list[User], d
     with django_assert_num_queries(2):
         assert len(list(paginator.page(1))) == 3
         assert paginator.count == 7
+
+
+ORDERED = {"/api/v1/tasks/", "/api/v1/users/"}
+LISTS = ["/api/v1/tasks/", "/api/v1/tasks/trash/", "/api/v1/users/", "/api/v1/auth/sessions", "/api/v1/audit/events/"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("page=1.5", "page"),
+        ("page_size=abc", "page_size"),
+        ("page_size=0", "page_size"),
+        ("page_size=101", "page_size"),
+        ("ordering=password", "ordering"),
+    ],
+)
+def test_every_list_refuses_malformed_paging_alike(
+    staff: User, login_as: Any, path: str, query: str, name: str
+) -> None:
+    client = login_as(staff)
+    response = client.get(f"{path}?{query}")
+    if name == "ordering" and path not in ORDERED:
+        assert response.status_code == 200  # that list has no ordering parameter: nothing to refuse
+        return
+    assert response.status_code == 400, (path, query, response.content)
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert list(body["errors"]) == [name]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_answers_404_past_the_last_page(staff: User, login_as: Any, path: str) -> None:
+    response = login_as(staff).get(f"{path}?page=999")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
