@@ -71,6 +71,22 @@ def test_a_failing_job_is_retried_with_growing_delays_then_left_dead_with_its_er
     assert run_jobs() == 0  # dead: only staff bring it back
 
 
+def test_a_job_scheduled_for_a_time_waits_for_it_and_then_runs_once(
+    time_machine: Any, tmp_path: Path, run_jobs: Callable[[], int]
+) -> None:
+    time_machine.move_to(START, tick=False)
+    log = tmp_path / "visits.log"
+    at = timezone.now() + timedelta(hours=2)
+    visit.using(run_after=at).enqueue(key="visit-1", log=str(log), pause="", seconds=0)
+
+    time_machine.shift(timedelta(hours=2) - timedelta(seconds=1))
+    assert run_jobs() == 0
+    time_machine.shift(timedelta(seconds=1))
+    assert run_jobs() == 1
+    assert run_jobs() == 0
+    assert log.read_text().splitlines() == ["start test-worker", "effect"]
+
+
 def test_staff_see_a_dead_job_with_its_error_and_retry_it_from_the_admin(
     settings: Any, staff: User, run_jobs: Callable[[], int]
 ) -> None:
