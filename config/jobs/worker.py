@@ -78,7 +78,10 @@ def recover_lost() -> int:
     cutoff = moment - lost_after()
     live = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
     recovered = 0
-    for job in DBTaskResult.objects.running().only("id", "worker_ids", "started_at", "task_path"):
+    # Only jobs claimed before the heartbeats were read: a worker beats before it claims, so a job claimed
+    # since then may belong to a worker that has just started and is missing from `live`.
+    running = DBTaskResult.objects.running().filter(started_at__lt=moment)
+    for job in running.only("id", "worker_ids", "started_at", "task_path"):
         if job.worker_ids and job.worker_ids[-1] in live:
             continue
         attempts = len(job.worker_ids)
