@@ -44,7 +44,7 @@ admin.site.unregister(DBTaskResult)
 
 @admin.register(DBTaskResult)
 class JobAdmin(StaffReadOnly, DBTaskResultAdmin):
-    list_display = ("task_name", "status", "attempts", "error", "enqueued_at", "run_after", "finished_at")  # type: ignore[assignment]
+    list_display = ("task_name", "status", "attempts", "error", "enqueued_at", "display_run_after", "finished_at")  # type: ignore[assignment]
     list_filter = ("status", "queue_name")  # type: ignore[assignment]
     search_fields = ("task_path", "=id")
     actions = ["retry"]

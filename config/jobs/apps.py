@@ -3,6 +3,7 @@ from django_tasks_db.apps import TasksAppConfig
 
 
 class JobsConfig(AppConfig):
+    default = True  # this module holds two configs; "config.jobs" in INSTALLED_APPS means this one
     default_auto_field = "django.db.models.BigAutoField"
     name = "config.jobs"
     label = "jobs"

@@ -102,6 +102,9 @@ def test_staff_see_a_dead_job_with_its_error_and_retry_it_from_the_admin(
     assert listing.status_code == 200
     assert b"always_fails" in listing.content
     assert b"RuntimeError" in listing.content
+    index = client.get("/admin/").content
+    assert b"Background jobs" in index
+    assert b"Background workers" in index
     page = client.get(f"/admin/django_tasks_database/dbtaskresult/{job.pk}/change/")
     assert page.status_code == 200
     assert b"the mail server said no" in page.content
