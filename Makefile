@@ -1,10 +1,10 @@
-# Taskdesk: `make run` to serve on SQLite, `make test` to run the whole suite.
+# Taskdesk: `make run` to serve on SQLite with a job worker beside it, `make test` to run the whole suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck migrate superuser seed bench clean
+.PHONY: install run worker test lint typecheck migrate superuser seed bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -20,8 +20,15 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The development server and one background worker beside it (emails, maintenance); Ctrl+C stops both.
 run: migrate
+	@trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py worker & worker=$$!; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# One worker in the foreground, as in production (run as many as the load needs, anywhere).
+worker: migrate
+	$(BIN)/python manage.py worker
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from config.jobs.worker import Worker
 
 IS_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 IS_REDIS = bool(settings.REDIS_URL)
@@ -32,6 +33,16 @@ def _fresh_cache_and_fast_hashing(settings: Any) -> Any:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def run_jobs(db: Any) -> Callable[[], int]:
+    """Runs the background jobs that are ready, in this process, as a worker would; answers how many ran.
+
+    Jobs are never run by the request itself: a test that expects an email calls this after the request,
+    as a worker beside the web process would pick the job up.
+    """
+    return Worker(worker_id="test-worker").run_pending
 
 
 @pytest.fixture

@@ -1,31 +1,55 @@
-"""Account emails, rendered from templates/emails and sent only after the transaction commits."""
+"""Account emails, rendered from templates/emails when the `send_email` job (accounts/jobs.py) runs.
+
+A job carries the kind of email and the user's id, never a link: the job table is readable by every staff
+member in the admin, and a reset link there would let staff take over an account they may not touch. The
+link is made when the mail is sent, from the user as they stand then (a signed token is valid whenever it
+is made), and an email that no longer makes sense (the address was verified meanwhile, the account was
+deactivated or deleted) is not sent at all.
+"""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template.loader import render_to_string
 
-logger = logging.getLogger("taskdesk.email")
+from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
+from accounts.models import User
 
 
-def _send(*, to: str, template: str, context: dict[str, Any]) -> None:
-    try:
-        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-        text = render_to_string(f"emails/{template}.txt", context)
-        html = render_to_string(f"emails/{template}.html", context)
-        message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-        message.attach_alternative(html, "text/html")
-        message.send()
-    except Exception:
-        # A mail server outage must never turn a committed change into an error for the user.
-        logger.exception("sending the %s email failed", template)
-
-
-def send_after_commit(*, to: str, template: str, context: dict[str, Any]) -> None:
+def render(*, to: str, template: str, context: dict[str, Any]) -> EmailMultiAlternatives:
     context = {"frontend_url": settings.FRONTEND_URL, **context}
-    transaction.on_commit(lambda: _send(to=to, template=template, context=context))
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    text = render_to_string(f"emails/{template}.txt", context)
+    html = render_to_string(f"emails/{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def _link_email(user: User, *, template: str, path: str, uid: str, token: str) -> EmailMultiAlternatives:
+    link = f"{settings.FRONTEND_URL}/{path}?uid={uid}&token={token}"
+    return render(to=user.email, template=template, context={"user": user, "uid": uid, "token": token, "link": link})
+
+
+def verification(user: User) -> EmailMultiAlternatives | None:
+    if user.email_verified:
+        return None
+    uid, token = encode_uid(user), email_verification_tokens.make_token(user)
+    return _link_email(user, template="verify_email", path="verify-email", uid=uid, token=token)
+
+
+def password_reset(user: User) -> EmailMultiAlternatives | None:
+    if not user.is_active:
+        return None
+    uid, token = encode_uid(user), password_reset_tokens.make_token(user)
+    return _link_email(user, template="password_reset", path="reset-password", uid=uid, token=token)
+
+
+KINDS: dict[str, Callable[[User], EmailMultiAlternatives | None]] = {
+    "verify_email": verification,
+    "password_reset": password_reset,
+}

@@ -15,8 +15,8 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts import lockout
 from accounts.backends import EmailBackend
-from accounts.emails import send_after_commit
-from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens, user_from_uid
+from accounts.jobs import email_user
+from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
 from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
 from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
@@ -326,17 +326,7 @@ def password_reset_request(*, email: str, meta: RequestContext) -> None:
         )
         if user is None:
             return
-        uid, token = encode_uid(user), password_reset_tokens.make_token(user)
-        send_after_commit(
-            to=user.email,
-            template="password_reset",
-            context={
-                "user": user,
-                "uid": uid,
-                "token": token,
-                "link": f"{settings.FRONTEND_URL}/reset-password?uid={uid}&token={token}",
-            },
-        )
+        email_user(kind="password_reset", user=user)
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: RequestContext) -> None:
@@ -360,17 +350,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
 
 
 def _send_verification(*, user: User, meta: RequestContext) -> None:
-    uid, token = encode_uid(user), email_verification_tokens.make_token(user)
-    send_after_commit(
-        to=user.email,
-        template="verify_email",
-        context={
-            "user": user,
-            "uid": uid,
-            "token": token,
-            "link": f"{settings.FRONTEND_URL}/verify-email?uid={uid}&token={token}",
-        },
-    )
+    email_user(kind="verify_email", user=user)
     audit_record(event=EventType.EMAIL_VERIFICATION_SENT, user=user, meta=meta)
 
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -91,3 +93,26 @@ def audit_record(
         created_at=timezone.now(),
         details=_scrub(dict(details or {})),
     )
+
+
+AUDIT_RETENTION_DAYS = 365
+
+
+def audit_prune(
+    *, days: int = AUDIT_RETENTION_DAYS, batch_size: int = 5000, on_batch: Callable[[int], None] | None = None
+) -> int:
+    """Deletes entries older than `days`, `batch_size` ids at a time; answers how many were deleted.
+
+    Each batch is its own short statement (autocommit): the created_at index finds the ids, the primary key
+    deletes them, and writers recording new events are never held up for long.
+    """
+    old = Event.objects.filter(created_at__lt=timezone.now() - timedelta(days=days))
+    deleted = 0
+    while True:
+        ids = list(old.order_by("created_at", "id").values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        count, _ = Event.objects.filter(pk__in=ids).delete()
+        deleted += count
+        if on_batch is not None:
+            on_batch(count)

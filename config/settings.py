@@ -99,6 +99,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "axes",
+    "django_tasks",
+    "config.jobs.apps.QueueConfig",
+    # After the queue's app (django_tasks_db): its admin page is replaced by the staff console's.
+    "config.jobs",
     "accounts",
     "tasks",
     "audit",
@@ -326,6 +330,30 @@ EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Taskdesk <no-reply@taskdesk.local>")
+
+# Background jobs (config/jobs/): django-tasks' API over its database backend, so a job is a row written in
+# the transaction of the change that causes it. `manage.py worker` runs them (`make run` starts one).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Seconds between a worker's heartbeats; a worker silent for six of them is dead and its job runs again.
+JOBS_HEARTBEAT_SECONDS = env_int("JOBS_HEARTBEAT_SECONDS", 5, minimum=1)
+# Seconds an idle worker waits before looking at the queue again.
+JOBS_POLL_SECONDS = 1.0
+# Attempts before a job is left dead (visible in the admin), and the waits between them: 10 s doubling,
+# at most an hour (12 attempts span some three and a half hours of outage).
+JOBS_MAX_ATTEMPTS = env_int("JOBS_MAX_ATTEMPTS", 12, minimum=1)
+JOBS_RETRY_BASE_SECONDS = 10
+JOBS_RETRY_MAX_SECONDS = 60 * 60
+JOBS_KEEP_DONE_DAYS = 7
+JOBS_KEEP_FAILED_DAYS = 30
+# Maintenance without cron: each entry is enqueued once per period (aligned on the epoch, UTC) by
+# whichever worker gets there first. The commands of the same names stay for operators.
+PERIODIC_JOBS = {
+    "purge_trash": {"job": "tasks.jobs.purge_trash", "every": timedelta(hours=1)},
+    "purge_idempotency_keys": {"job": "tasks.jobs.purge_idempotency_keys", "every": timedelta(hours=1)},
+    "prune_sessions": {"job": "accounts.jobs.prune_sessions", "every": timedelta(days=1)},
+    "prune_audit": {"job": "audit.jobs.prune_audit", "every": timedelta(days=1)},
+    "prune_jobs": {"job": "config.jobs.jobs.prune_jobs", "every": timedelta(days=1)},
+}
 
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connections
+from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from accounts.models import Session, User
@@ -45,13 +46,13 @@ def uid_and_token(link: str) -> tuple[str, str]:
 
 
 @pytest.fixture
-def ask_reset(mailoutbox: list[Any], django_capture_on_commit_callbacks: Any) -> Callable[..., tuple[str, str]]:
+def ask_reset(mailoutbox: list[Any], run_jobs: Callable[[], int]) -> Callable[..., tuple[str, str]]:
     """Asks for a reset of `email` and answers the (uid, token) of the link in the email it sent."""
 
     def ask(email: str = "owner@example.com") -> tuple[str, str]:
         sent = len(mailoutbox)
-        with django_capture_on_commit_callbacks(execute=True):
-            response = APIClient().post(REQUEST, {"email": email}, format="json")
+        response = APIClient().post(REQUEST, {"email": email}, format="json")
+        run_jobs()
         assert response.status_code == 202, response.content
         assert len(mailoutbox) == sent + 1
         return uid_and_token(link_in(mailoutbox[-1]))
@@ -68,11 +69,11 @@ def login_status(email: str, password: str) -> int:
 
 
 def test_the_email_carries_a_frontend_link_with_uid_and_token_in_text_and_html(
-    user: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, settings: Any
+    user: User, mailoutbox: list[Any], run_jobs: Callable[[], int], settings: Any
 ) -> None:
     settings.FRONTEND_URL = "https://app.example.com"
-    with django_capture_on_commit_callbacks(execute=True):
-        response = APIClient().post(REQUEST, {"email": "owner@example.com"}, format="json")
+    response = APIClient().post(REQUEST, {"email": "owner@example.com"}, format="json")
+    run_jobs()
 
     assert response.status_code == 202
     assert response.content == b""
@@ -92,28 +93,32 @@ def test_the_email_carries_a_frontend_link_with_uid_and_token_in_text_and_html(
     assert Event.objects.filter(user=user, event=EventType.PASSWORD_RESET_REQUESTED).count() == 1
 
 
-def test_the_email_goes_out_only_after_the_commit(
-    user: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+def test_the_email_is_a_job_for_a_worker_not_sent_within_the_request(
+    user: User, mailoutbox: list[Any], run_jobs: Callable[[], int]
 ) -> None:
-    with django_capture_on_commit_callbacks() as callbacks:
-        APIClient().post(REQUEST, {"email": user.email}, format="json")
+    APIClient().post(REQUEST, {"email": user.email}, format="json")
     assert mailoutbox == []
 
-    for callback in callbacks:
-        callback()
+    assert run_jobs() == 1
+    assert len(mailoutbox) == 1
+    assert run_jobs() == 0
     assert len(mailoutbox) == 1
 
 
-def test_a_failed_send_is_logged_and_still_202(
-    user: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, caplog: Any
+def test_a_failed_send_is_still_202_and_the_job_is_retried_later_with_its_error(
+    user: User, mailoutbox: list[Any], run_jobs: Callable[[], int], caplog: Any
 ) -> None:
     failing = mock.patch("django.core.mail.EmailMultiAlternatives.send", side_effect=smtplib.SMTPException("down"))
-    with failing, django_capture_on_commit_callbacks(execute=True):
-        response = APIClient().post(REQUEST, {"email": user.email}, format="json")
+    response = APIClient().post(REQUEST, {"email": user.email}, format="json")
+    with failing:
+        assert run_jobs() == 1
 
     assert response.status_code == 202
     assert mailoutbox == []
-    assert any("password_reset email failed" in record.getMessage() for record in caplog.records)
+    (job,) = DBTaskResult.objects.all()
+    assert job.status == "READY"
+    assert job.exception_class_path == "smtplib.SMTPException"
+    assert any("failed on attempt 1" in record.getMessage() for record in caplog.records)
 
 
 def test_the_link_sets_the_new_password_and_ends_every_session(
@@ -217,22 +222,20 @@ def test_a_link_for_one_user_does_not_work_for_another(
 
 @pytest.mark.parametrize("email", ["nobody@example.com", "gone@example.com"])
 def test_an_unknown_or_inactive_address_gets_the_same_202_and_no_email(
-    user: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, email: str
+    user: User, mailoutbox: list[Any], run_jobs: Callable[[], int], email: str
 ) -> None:
     UserFactory(email="gone@example.com", is_active=False)
-    with django_capture_on_commit_callbacks(execute=True):
-        known = APIClient().post(REQUEST, {"email": user.email}, format="json")
-        unknown = APIClient().post(REQUEST, {"email": email}, format="json")
+    known = APIClient().post(REQUEST, {"email": user.email}, format="json")
+    unknown = APIClient().post(REQUEST, {"email": email}, format="json")
+    run_jobs()
 
     assert (unknown.status_code, unknown.content) == (known.status_code, known.content) == (202, b"")
     assert [message.to for message in mailoutbox] == [["owner@example.com"]]
 
 
-def test_the_address_is_matched_in_any_case(
-    user: User, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        APIClient().post(REQUEST, {"email": "  Owner@EXAMPLE.com "}, format="json")
+def test_the_address_is_matched_in_any_case(user: User, mailoutbox: list[Any], run_jobs: Callable[[], int]) -> None:
+    APIClient().post(REQUEST, {"email": "  Owner@EXAMPLE.com "}, format="json")
+    run_jobs()
 
     assert [message.to for message in mailoutbox] == [["owner@example.com"]]
 

@@ -3,10 +3,12 @@ no secret; and an action whose transaction rolls back records nothing and change
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
@@ -311,18 +313,18 @@ def test_a_password_change_records_password_changed(member: User, origin: Origin
 
 
 def test_a_reset_request_records_password_reset_requested(
-    member: User, origin: Origin, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+    member: User, origin: Origin, mailoutbox: Any, run_jobs: Callable[[], int]
 ) -> None:
     rid = origin.rid()
-    with django_capture_on_commit_callbacks(execute=True):
-        response = call(
-            APIClient(),
-            "post",
-            "/api/v1/auth/password/reset",
-            {"email": "member@example.com"},
-            origin=origin,
-            rid=rid,
-        )
+    response = call(
+        APIClient(),
+        "post",
+        "/api/v1/auth/password/reset",
+        {"email": "member@example.com"},
+        origin=origin,
+        rid=rid,
+    )
+    run_jobs()
 
     assert response.status_code == 202
     (event,) = events_of(rid)
@@ -606,13 +608,13 @@ def test_a_password_change_that_rolls_back_records_nothing_and_keeps_the_passwor
 
 
 def test_a_reset_request_that_rolls_back_records_nothing_and_sends_nothing(
-    member: User, origin: Origin, failing_audit: Any, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+    member: User, origin: Origin, failing_audit: Any, mailoutbox: Any, run_jobs: Callable[[], int]
 ) -> None:
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        _act_and_expect_nothing_recorded(
-            APIClient(), "post", "/api/v1/auth/password/reset", {"email": member.email}, origin
-        )
-    assert callbacks == []
+    _act_and_expect_nothing_recorded(
+        APIClient(), "post", "/api/v1/auth/password/reset", {"email": member.email}, origin
+    )
+    assert not DBTaskResult.objects.exists()
+    assert run_jobs() == 0
     assert mailoutbox == []
 
 
@@ -632,15 +634,13 @@ def test_a_reset_confirmation_that_rolls_back_records_nothing_and_keeps_the_pass
 
 
 def test_a_verification_resend_that_rolls_back_records_nothing_and_sends_nothing(
-    member: User, origin: Origin, mailoutbox: Any, django_capture_on_commit_callbacks: Any
+    member: User, origin: Origin, mailoutbox: Any, run_jobs: Callable[[], int]
 ) -> None:
     client, _ = sign_in(member, origin)
-    with (
-        mock.patch("accounts.services.audit_record", side_effect=raise_after_recording),
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-    ):
+    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, "post", "/api/v1/auth/email/resend", None, origin)
-    assert callbacks == []
+    assert not DBTaskResult.objects.exists()
+    assert run_jobs() == 0
     assert mailoutbox == []
 
 

@@ -5,23 +5,28 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+from config.jobs.models import WorkerHeartbeat
 
 
-def _timed(check: Callable[[], None]) -> dict[str, object]:
+def _timed(check: Callable[[], dict[str, object] | None]) -> dict[str, object]:
     started = time.perf_counter()
+    details: dict[str, object] = {}
     try:
-        check()
+        details = check() or {}
         status, error = "ok", None
     except Exception as exc:  # a health check reports every failure instead of raising it
         status, error = "error", exc.__class__.__name__
     result: dict[str, object] = {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
     if error:
         result["error"] = error
-    return result
+    return {**result, **details}
 
 
 def check_db() -> None:
@@ -45,7 +50,29 @@ def check_migrations() -> None:
         raise RuntimeError("unapplied migrations")
 
 
-CHECKS: dict[str, Callable[[], None]] = {"db": check_db, "cache": check_cache, "migrations": check_migrations}
+WORKER_SILENCE_SECONDS = 60
+
+
+class NoWorker(Exception):
+    """No background worker reported within the last minute: jobs (emails, maintenance) wait."""
+
+
+def check_worker() -> dict[str, object]:
+    cutoff = timezone.now() - timedelta(seconds=WORKER_SILENCE_SECONDS)
+    live = WorkerHeartbeat.objects.filter(seen_at__gte=cutoff)
+    workers = live.count()
+    if not workers:
+        raise NoWorker
+    last = live.order_by("-seen_at").values_list("seen_at", flat=True)[0]
+    return {"workers": workers, "last_seen_seconds_ago": round((timezone.now() - last).total_seconds(), 1)}
+
+
+CHECKS: dict[str, Callable[[], dict[str, object] | None]] = {
+    "db": check_db,
+    "cache": check_cache,
+    "migrations": check_migrations,
+    "worker": check_worker,
+}
 
 
 def run(names: list[str]) -> tuple[bool, dict[str, dict[str, object]]]:

@@ -61,6 +61,12 @@ def health_ready(request: HttpRequest) -> JsonResponse:
     return _report(["db", "cache", "migrations"])
 
 
+@_read_only
+def health_worker(request: HttpRequest) -> JsonResponse:
+    """A background worker reported within the last 60 s (else jobs, emails included, are waiting)."""
+    return _report(["worker"])
+
+
 @csrf_exempt
 def not_found(
     request: HttpRequest, exception: Exception | None = None, *args: object, **kwargs: object

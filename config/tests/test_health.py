@@ -34,7 +34,7 @@ def test_head_works_too() -> None:
     assert Client().head("/health").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/health", "/health/db", "/health/cache", "/health/ready"])
+@pytest.mark.parametrize("path", ["/health", "/health/db", "/health/cache", "/health/ready", "/health/worker"])
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_other_methods_are_a_json_405_not_an_html_csrf_page(path: str, method: str) -> None:
     response = Client(enforce_csrf_checks=True).generic(method, path)

@@ -8,14 +8,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import services
+from accounts.jobs import SESSIONS_KEEP_DAYS
 
-DEFAULT_DAYS = 7
+DEFAULT_DAYS = SESSIONS_KEEP_DAYS
 
 
 class Command(BaseCommand):
     help = (
         "Delete sessions that ended (logout, revoke, ...) or expired more than --days ago. Live sessions are "
-        "never deleted. Run it daily, e.g. from cron."
+        "never deleted. A worker runs it daily (the prune_sessions periodic job); this is the same by hand."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -9,15 +9,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from audit.models import Event
+from audit.services import AUDIT_RETENTION_DAYS, audit_prune
 
-DEFAULT_DAYS = 365
+DEFAULT_DAYS = AUDIT_RETENTION_DAYS
 DEFAULT_BATCH_SIZE = 5000
 
 
 class Command(BaseCommand):
     help = (
         f"Delete audit events older than --days days (default {DEFAULT_DAYS}), in batches of --batch-size ids "
-        f"(default {DEFAULT_BATCH_SIZE}) so no long lock is held, and print how many were deleted."
+        f"(default {DEFAULT_BATCH_SIZE}) so no long lock is held, and print how many were deleted. A worker runs "
+        "it daily with the defaults (the prune_audit periodic job)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,15 +46,10 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"Would delete {old.count()} audit events older than {cutoff.isoformat()}.")
             return
-        deleted = 0
-        while True:
-            # Each batch is its own short statement (autocommit): the created_at index finds the ids, the
-            # primary key deletes them, and writers recording new events are never held up for long.
-            ids = list(old.order_by("created_at", "id").values_list("id", flat=True)[:batch_size])
-            if not ids:
-                break
-            count, _ = Event.objects.filter(pk__in=ids).delete()
-            deleted += count
+
+        def report(count: int) -> None:
             if options["verbosity"] >= 2:
                 self.stdout.write(f"  deleted {count}")
+
+        deleted = audit_prune(days=days, batch_size=batch_size, on_batch=report)
         self.stdout.write(f"Deleted {deleted} audit events older than {cutoff.isoformat()}.")

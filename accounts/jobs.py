@@ -1,0 +1,42 @@
+"""Background jobs of the accounts app: emails, and the sessions' retention."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django_tasks import TaskContext, task
+
+from accounts import emails
+from accounts.models import User
+from config.jobs.effects import once
+
+SESSIONS_KEEP_DAYS = 7
+
+
+@task(takes_context=True)
+def send_email(context: TaskContext, *, kind: str, user_id: str) -> str:
+    """Sends one account email. An SMTP failure raises, so the worker retries it with growing delays; a
+    run after a successful send (the worker died before recording success) sends nothing."""
+    user = User.objects.filter(pk=user_id).first()
+    message = emails.KINDS[kind](user) if user is not None else None
+    if message is None:
+        return "nothing to send"
+    sent = once(f"email:{context.task_result.id}", message.send)
+    return "sent" if sent else "already sent"
+
+
+def email_user(*, kind: str, user: User) -> None:
+    """Queues an account email. Call it inside the transaction of the change: it is a row of that
+    transaction, so a rollback sends nothing and a committed change always gets its mail."""
+    if kind not in emails.KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    send_email.enqueue(kind=kind, user_id=str(user.pk))
+
+
+@task()
+def prune_sessions() -> int:
+    """Deletes sessions ended or expired a week ago (`prune_sessions --days N` by hand)."""
+    # Imported here: the services queue this module's emails, so they import it first.
+    from accounts.services import sessions_prune
+
+    return sessions_prune(older_than=timedelta(days=SESSIONS_KEEP_DAYS))
