@@ -106,6 +106,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "config.http.middleware.RequestIDMiddleware",
+    "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
