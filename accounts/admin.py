@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from accounts import lockout, services
 from accounts.models import Session, User, normalize_email
+from accounts.validators import validate_email_characters
 from audit.context import RequestContext
 from config.http.errors import ActionRefused
 
@@ -100,16 +101,28 @@ class StaffConsoleMixin:
 # Users ------------------------------------------------------------------------------------------------
 
 
+def canonical_unused_email(value: str, *, user: User | None) -> str:
+    """The address as submitted must hold no invisible character; in canonical form, belong to nobody else.
+
+    The model's validator would only see the canonical form, from which invisible characters are gone.
+    """
+    validate_email_characters(value)
+    email = normalize_email(value)
+    others = User.objects.filter(email=email)
+    if user is not None and user.pk is not None:
+        others = others.exclude(pk=user.pk)
+    if others.exists():
+        raise forms.ValidationError("A user with this email already exists.")
+    return email
+
+
 class StaffUserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data.get("email", ""))
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("A user with this email already exists.")
-        return email
+        return canonical_unused_email(self.cleaned_data.get("email", ""), user=None)
 
 
 class StaffUserChangeForm(UserChangeForm):
@@ -122,10 +135,7 @@ class StaffUserChangeForm(UserChangeForm):
         fields = "__all__"
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data.get("email", ""))
-        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("A user with this email already exists.")
-        return email
+        return canonical_unused_email(self.cleaned_data.get("email", ""), user=self.instance)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
+from functools import reduce
+from operator import or_
 from typing import Any
 
 import django_filters
-from django.db.models import F, QuerySet
-from rest_framework.filters import OrderingFilter
+from django.db.models import F, Q, QuerySet
+from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.request import Request
 
+from accounts.addresses import email_search_fragments
 from accounts.models import User
 
 _TRUE = {"true", "1"}
@@ -59,3 +63,19 @@ class UserOrderingFilter(OrderingFilter):
         if "email" not in names:
             terms.append(F("email").asc())
         return queryset.order_by(*terms)
+
+
+class UserSearchFilter(SearchFilter):
+    """`?search=`: every term must match the email or the name.
+
+    Emails are stored canonical (accounts/addresses.py), so a term is matched against them in the same form:
+    `VICTIM@example.com` with a fullwidth e finds `victim@example.com`, and `bücher` finds `xn--bcher-kva.de`. Names are
+    matched as written (NFKC only: a case-folded `Straße` would no longer find `Straße`).
+    """
+
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
+        for term in self.get_search_terms(request):
+            matches = [Q(email__icontains=fragment) for fragment in email_search_fragments(term) if fragment]
+            matches.append(Q(full_name__icontains=unicodedata.normalize("NFKC", term)))
+            queryset = queryset.filter(reduce(or_, matches))
+        return queryset

@@ -7,7 +7,6 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled
-from rest_framework.filters import SearchFilter
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
@@ -15,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import lockout, selectors, services
-from accounts.filters import StaffUserFilter, UserOrderingFilter
+from accounts.filters import StaffUserFilter, UserOrderingFilter, UserSearchFilter
 from accounts.models import Session, User
 from accounts.serializers import (
     AuthResponseSerializer,
@@ -311,7 +310,7 @@ STAFF_ERRORS = {
 class StaffUserListView(ListAPIView[Any]):
     permission_classes = [IsStaff]
     serializer_class = UserSerializer
-    filter_backends = [DjangoFilterBackend, SearchFilter, UserOrderingFilter]
+    filter_backends = [DjangoFilterBackend, UserSearchFilter, UserOrderingFilter]
     filterset_class = StaffUserFilter
     search_fields = ["email", "full_name"]
     ordering_fields = ["email", "date_joined", "last_login", "full_name"]
