@@ -298,12 +298,14 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """A password set by staff ends the user's sessions, as a password reset does."""
-        _guard_post(request, self._target(request, id), "set_password")
-        before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+        user = self._target(request, id)
+        if user is None:  # an unknown or malformed id: Django's own 404
+            return super().user_change_password(request, id, form_url)
+        _guard_post(request, user, "set_password")
+        before = user.password
         response = super().user_change_password(request, id, form_url)
-        after = User.objects.filter(pk=id).values_list("password", flat=True).first()
-        if request.method == "POST" and before is not None and after != before:
-            user = User.objects.get(pk=id)
+        user.refresh_from_db(fields=["password"])
+        if request.method == "POST" and user.password != before:
             services.user_password_set_by_staff(
                 actor=_actor(request), user=user, meta=RequestContext.from_request(request)
             )

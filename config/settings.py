@@ -105,6 +105,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.http.middleware.NulFreeHeadersMiddleware",
     "config.http.middleware.RequestIDMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",

@@ -69,6 +69,25 @@ class RequestIDMiddleware:
             request_id_var.reset(token)
 
 
+class NulFreeHeadersMiddleware:
+    """Drops NUL characters from request header values before anything reads them.
+
+    PostgreSQL refuses NUL in text, and headers are stored: the user agent in sessions, audit events and the
+    lockout's attempt rows (django-axes), the Accept header there too. A NUL is never meaningful in a header;
+    left in, it made any write of the header a 500.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        for name, value in meta.items():
+            if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                meta[name] = value.replace("\x00", "")
+        return self.get_response(request)
+
+
 class NoStoreForCredentialsMiddleware:
     """`Cache-Control: no-store` (and `Pragma: no-cache`) on every response to a request that carried credentials.
 

@@ -17,7 +17,8 @@ from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
 from accounts import services as account_services
-from accounts.tests.factories import UserFactory
+from accounts.models import Session
+from accounts.tests.factories import PASSWORD, UserFactory
 from audit.context import SYSTEM
 from audit.models import Event
 from config.tests.test_errors import assert_error
@@ -107,12 +108,13 @@ def test_a_lone_surrogate_in_the_body_is_a_400_on_every_operation(
         assert response.status_code < 500, response.content
 
 
+@pytest.mark.parametrize("value", [BROKEN_UTF8, "%00", "%FF", "%C0%AF"], ids=["surrogate", "nul", "ff", "overlong"])
 @pytest.mark.parametrize(("template", "method", "operation"), OPERATIONS, ids=[f"{m} {p}" for p, m, _ in OPERATIONS])
-def test_broken_utf8_in_the_query_string_is_never_a_500(
-    caller: Caller, template: str, method: str, operation: dict[str, Any]
+def test_broken_text_in_the_query_string_is_never_a_500(
+    caller: Caller, template: str, method: str, operation: dict[str, Any], value: str
 ) -> None:
-    query = "&".join(f"{param['name']}={BROKEN_UTF8}" for param in operation.get("parameters", []))
-    response = caller.send(method, caller.path(template), "{}", QUERY_STRING=f"{query}&{BROKEN_UTF8}={BROKEN_UTF8}")
+    query = "&".join(f"{param['name']}={value}" for param in operation.get("parameters", []))
+    response = caller.send(method, caller.path(template), "{}", QUERY_STRING=f"{query}&{value}={value}")
     assert response.status_code < 500, response.content
 
 
@@ -178,6 +180,37 @@ def test_broken_utf8_in_a_header_is_never_a_500(caller: Caller, header: str) -> 
     if header == "HTTP_IDEMPOTENCY_KEY":
         response = caller.send("post", path, '{"title": "ok"}', HTTP_IDEMPOTENCY_KEY=mangled)
         assert_error(response, 400, "validation_error")
+
+
+@pytest.mark.parametrize("header", ["HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_X_REQUEST_ID", "HTTP_AUTHORIZATION"])
+def test_a_nul_in_a_header_is_never_a_500_even_where_headers_are_stored(db: Any, header: str) -> None:
+    # The user agent and Accept header are stored by logins (sessions, audit, lockout attempts): PostgreSQL
+    # refuses NUL in text.
+    user: Any = UserFactory()
+    nul_header: dict[str, Any] = {header: "Mozilla/5.0\x00(evil)"}
+    for password in ("wrong password", PASSWORD):
+        response = Client().post(
+            "/api/v1/auth/login",
+            {"email": user.email, "password": password},
+            content_type="application/json",
+            **nul_header,
+        )
+        assert response.status_code in {200, 401}, response.content
+    response = Client().post("/admin/login/", {"username": user.email, "password": "x"}, **nul_header)
+    assert response.status_code < 500
+    assert "\x00" not in "".join(Session.objects.values_list("user_agent", flat=True))
+
+
+@pytest.mark.parametrize(
+    "page", ["accounts/user", "accounts/session", "audit/event", "tasks/task", "axes/accessattempt"]
+)
+def test_broken_text_in_admin_searches_and_ids_is_never_a_500(staff: Any, page: str) -> None:
+    console = Client()
+    console.force_login(staff)
+    for query in (f"q={BROKEN_UTF8}", "q=%00", "o=%00", "p=%FF", "is_active__exact=%00"):
+        assert console.get(f"/admin/{page}/", QUERY_STRING=query).status_code < 500, query
+    for tail in ("%00/change/", f"{BROKEN_UTF8}/change/", "%00/delete/", "not-an-id/password/", "%00/password/"):
+        assert console.get(f"/admin/{page}/{tail}").status_code < 500, tail
 
 
 def test_broken_utf8_in_a_bearer_token_is_a_401(client: Client) -> None:
