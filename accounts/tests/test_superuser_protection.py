@@ -345,3 +345,43 @@ def test_a_superuser_can_lift_a_staff_members_lockout_from_the_lockout_pages(roo
         APIClient().post("/api/v1/auth/login", {"email": staff.email, "password": PASSWORD}, format="json").status_code
         == 200
     )
+
+
+def test_a_superuser_can_bulk_delete_staff_in_the_admin(root: User, staff: User) -> None:
+    response = console_for(root).post(
+        USERS, {"action": "delete_selected", "_selected_action": [str(staff.pk)], "post": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(pk=staff.pk).exists()
+    assert not refusals()
+
+
+def test_a_superuser_can_unlock_another_superuser_from_the_lockout_pages(root: User) -> None:
+    other = cast(User, UserFactory(email="root2@example.com", is_staff=True, is_superuser=True))
+    lock_out(other)
+    attempt = AccessAttempt.objects.get(username=other.email)
+    page = action(console_for(root), ATTEMPTS, "unlock_accounts", attempt).content.decode()
+    assert "Unlocked 1 account(s)." in page
+    assert not AccessAttempt.objects.filter(username=other.email).exists()
+    assert not refusals()
+
+
+def test_a_superuser_can_edit_their_own_account_in_the_admin(root: User) -> None:
+    response = post_change(console_for(root), root, full_name="Rita R.", is_superuser="on")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    root.refresh_from_db()
+    assert (root.full_name, root.is_superuser) == ("Rita R.", True)
+
+
+def test_a_refusal_changes_nothing_else_and_says_who_tried(staff: User, staff_client: APIClient, root: User) -> None:
+    staff_client.patch(f"/api/v1/users/{root.pk}", {"is_active": False, "full_name": "X"}, format="json")
+    [event] = refusals()
+    assert event.email == root.email
+    assert event.details == {
+        "by": staff.email,
+        "by_id": str(staff.pk),
+        "action": "change",
+        "reason": "target_is_superuser",
+        "fields": ["full_name", "is_active"],
+    }
+    assert not Event.objects.exclude(event__in=[EventType.STAFF_ACTION_REFUSED, EventType.LOGIN_SUCCEEDED]).exists()
