@@ -459,6 +459,8 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
     with transaction.atomic():
         # The row lock orders concurrent staff edits of one user, so each event matches a real change.
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if not staff_may_act_on(actor=actor, user=locked):  # made a superuser since it was read
+            raise ActionRefused(SUPERUSER_ONLY)
         changed = [field for field in STAFF_EDITABLE if field in data and getattr(locked, field) != data[field]]
         if not changed:
             return locked

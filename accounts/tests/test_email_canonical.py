@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -240,7 +241,5 @@ def test_the_admin_refuses_to_change_an_address_to_a_look_alike_or_an_invisible_
 
 
 def test_commands_find_the_account_under_a_look_alike_address(victim: Any) -> None:
-    from django.core.management import call_command
-
     call_command("revoke_sessions", LOOK_ALIKES["fullwidth domain"])
     assert Event.objects.filter(event=EventType.SESSION_REVOKED, user=victim).exists()

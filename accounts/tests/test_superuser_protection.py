@@ -15,11 +15,14 @@ from axes.models import AccessAttempt
 from django.test import Client
 from rest_framework.test import APIClient
 
+from accounts import services
 from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.helpers import assert_error
 from accounts.tests.test_admin import ATTEMPTS, SESSIONS, USERS, action, post_change
+from audit.context import SYSTEM
 from audit.models import Event, EventType
+from config.http.errors import ActionRefused
 
 pytestmark = pytest.mark.django_db
 
@@ -385,3 +388,12 @@ def test_a_refusal_changes_nothing_else_and_says_who_tried(staff: User, staff_cl
         "fields": ["full_name", "is_active"],
     }
     assert not Event.objects.exclude(event__in=[EventType.STAFF_ACTION_REFUSED, EventType.LOGIN_SUCCEEDED]).exists()
+
+
+def test_a_user_made_superuser_while_staff_edit_them_is_not_changed(staff: User, outsider: User) -> None:
+    stale = User.objects.get(pk=outsider.pk)  # read before the promotion, as a concurrent request would
+    User.objects.filter(pk=outsider.pk).update(is_superuser=True, is_staff=True)
+    with pytest.raises(ActionRefused):
+        services.user_update_by_staff(actor=staff, user=stale, data={"is_active": False}, meta=SYSTEM)
+    outsider.refresh_from_db()
+    assert outsider.is_active
