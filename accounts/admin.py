@@ -30,6 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from accounts import lockout, services
+from accounts.filters import user_search
 from accounts.models import Session, User, normalize_email
 from accounts.validators import validate_email_characters
 from audit.context import RequestContext
@@ -222,6 +223,10 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
             failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
         )
         return super().get_queryset(request).annotate(is_locked=Exists(recent))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
+        # The same search as the staff API's: any spelling of an address finds its canonical form.
+        return user_search(queryset, search_term.split()), False
 
     @admin.display(boolean=True, description="Locked out", ordering="is_locked")
     def locked(self, obj: Any) -> bool:

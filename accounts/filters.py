@@ -65,17 +65,22 @@ class UserOrderingFilter(OrderingFilter):
         return queryset.order_by(*terms)
 
 
-class UserSearchFilter(SearchFilter):
-    """`?search=`: every term must match the email or the name.
+def user_search(queryset: QuerySet[Any], terms: list[str]) -> QuerySet[Any]:
+    """Users matching every term on the email or the name.
 
     Emails are stored canonical (accounts/addresses.py), so a term is matched against them in the same form:
-    `VICTIM@example.com` with a fullwidth e finds `victim@example.com`, and `bücher` finds `xn--bcher-kva.de`. Names are
-    matched as written (NFKC only: a case-folded `Straße` would no longer find `Straße`).
+    `VICTIM@example.com` with a fullwidth e finds `victim@example.com`, and `bücher` finds `xn--bcher-kva.de`.
+    Names are matched as written (NFKC only: a case-folded `Straße` would no longer find `Straße`).
     """
+    for term in terms:
+        matches = [Q(email__icontains=fragment) for fragment in email_search_fragments(term) if fragment]
+        matches.append(Q(full_name__icontains=unicodedata.normalize("NFKC", term)))
+        queryset = queryset.filter(reduce(or_, matches))
+    return queryset
+
+
+class UserSearchFilter(SearchFilter):
+    """`?search=` on the staff's user list: see `user_search`."""
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: Any) -> QuerySet[Any]:
-        for term in self.get_search_terms(request):
-            matches = [Q(email__icontains=fragment) for fragment in email_search_fragments(term) if fragment]
-            matches.append(Q(full_name__icontains=unicodedata.normalize("NFKC", term)))
-            queryset = queryset.filter(reduce(or_, matches))
-        return queryset
+        return user_search(queryset, self.get_search_terms(request))

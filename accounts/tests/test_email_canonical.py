@@ -198,6 +198,15 @@ def test_the_staff_search_finds_an_international_domain_as_written(staff_client:
         assert [row["email"] for row in results] == ["ada@xn--bcher-kva.de"], term
 
 
+def test_the_admin_user_search_finds_the_canonical_address(staff: Any, victim: Any) -> None:
+    console = Client()
+    console.force_login(staff)
+    for term in (LOOK_ALIKES["fullwidth domain"], "\uff56ictim", "Vera Victim"):
+        results = console.get(USERS, {"q": term}).content.decode().split('id="result_list"')[1]
+        assert VICTIM in results, term
+        assert "staff@example.com" not in results
+
+
 def test_the_admin_refuses_to_add_a_look_alike_of_an_existing_address(staff: Any, victim: Any) -> None:
     console = Client()
     console.force_login(staff)
