@@ -4,6 +4,11 @@
 to every active staff user without per-model permissions; what only a superuser may do (grant superuser,
 groups and permissions) stays read-only for the others. Every action goes through the same services as the
 staff API, so it ends sessions and records the same audit events.
+
+A superuser's account is a superuser's business (`services.staff_may_act_on`): for a plain staff member its
+page is read-only and its password, delete and lockout pages are 403; actions skip it with an error message.
+Every refused attempt is recorded (`account.staff_action_refused`), before the admin opens its transaction
+so that the record survives the refusal.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import models
@@ -22,8 +28,11 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts import lockout, services
+from accounts.filters import user_search
 from accounts.models import Session, SessionQuerySet, User, normalize_email
+from accounts.validators import validate_email_characters
 from audit.context import RequestContext
+from config.http.errors import ActionRefused
 
 admin.site.site_header = "Taskdesk administration"
 admin.site.site_title = "Taskdesk administration"
@@ -38,6 +47,31 @@ def _actor(request: HttpRequest) -> User:
 def _is_staff(request: HttpRequest) -> bool:
     user = request.user
     return bool(user.is_active and user.is_staff)
+
+
+def _may_act_on(request: HttpRequest, user: Any) -> bool:
+    return user is None or services.staff_may_act_on(actor=_actor(request), user=user)
+
+
+def _refused(request: HttpRequest, user: User, action: str) -> bool:
+    """Asks the services whether the staff member may do `action` to `user`.
+
+    A refusal is recorded there; here it becomes an error message on the next page. Returns True if refused.
+    """
+    try:
+        services.ensure_staff_may_act(
+            actor=_actor(request), user=user, action=action, meta=RequestContext.from_request(request)
+        )
+    except ActionRefused as exc:
+        messages.error(request, f"{user.email}: {exc.detail}")
+        return True
+    return False
+
+
+def _guard_post(request: HttpRequest, user: User | None, action: str) -> None:
+    """On a form that would `action` the user: refuse (403, recorded) what the staff member may not do."""
+    if request.method == "POST" and user is not None and _refused(request, user, action):
+        raise ActionRefused(services.SUPERUSER_ONLY)
 
 
 class StaffConsoleMixin:
@@ -66,16 +100,28 @@ class StaffConsoleMixin:
 # Users ------------------------------------------------------------------------------------------------
 
 
+def canonical_unused_email(value: str, *, user: User | None) -> str:
+    """The address as submitted must hold no invisible character; in canonical form, belong to nobody else.
+
+    The model's validator would only see the canonical form, from which invisible characters are gone.
+    """
+    validate_email_characters(value)
+    email = normalize_email(value)
+    others = User.objects.filter(email=email)
+    if user is not None and user.pk is not None:
+        others = others.exclude(pk=user.pk)
+    if others.exists():
+        raise forms.ValidationError("A user with this email already exists.")
+    return email
+
+
 class StaffUserCreationForm(AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "full_name")
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data.get("email", ""))
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("A user with this email already exists.")
-        return email
+        return canonical_unused_email(self.cleaned_data.get("email", ""), user=None)
 
 
 class StaffUserChangeForm(UserChangeForm):
@@ -88,10 +134,7 @@ class StaffUserChangeForm(UserChangeForm):
         fields = "__all__"
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data.get("email", ""))
-        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("A user with this email already exists.")
-        return email
+        return canonical_unused_email(self.cleaned_data.get("email", ""), user=self.instance)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -175,6 +218,10 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         locked = lockout.locked_emails().filter(username=OuterRef("email"))
         return super().get_queryset(request).annotate(is_locked=Exists(locked))
 
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[Any], search_term: str) -> Any:
+        # The same search as the staff API's: any spelling of an address finds its canonical form.
+        return user_search(queryset, search_term.split()), False
+
     @admin.display(boolean=True, description="Locked out", ordering="is_locked")
     def locked(self, obj: Any) -> bool:
         return bool(getattr(obj, "is_locked", False))
@@ -210,10 +257,26 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
                 meta=RequestContext.from_request(request),
             )
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and _may_act_on(request, obj)
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and obj.pk == request.user.pk:
             return False
-        return super().has_delete_permission(request, obj)
+        return super().has_delete_permission(request, obj) and _may_act_on(request, obj)
+
+    def _target(self, request: HttpRequest, object_id: str | None) -> User | None:
+        return None if object_id is None else self.get_object(request, unquote(object_id))
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        _guard_post(request, self._target(request, object_id), "change")
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        _guard_post(request, self._target(request, object_id), "delete")
+        return super().delete_view(request, object_id, extra_context)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         # Sessions, tasks and the like go with their user, as in the staff API; deleting the user is the one
@@ -227,17 +290,21 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         for user in queryset.exclude(pk=request.user.pk):
-            services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
+            if not _refused(request, user, "delete"):
+                services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
         if queryset.filter(pk=request.user.pk).exists():
             self.message_user(request, "Your own account was not deleted.", messages.WARNING)
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
         """A password set by staff ends the user's sessions, as a password reset does."""
-        before = User.objects.filter(pk=id).values_list("password", flat=True).first()
+        user = self._target(request, id)
+        if user is None:  # an unknown or malformed id: Django's own 404
+            return super().user_change_password(request, id, form_url)
+        _guard_post(request, user, "set_password")
+        before = user.password
         response = super().user_change_password(request, id, form_url)
-        after = User.objects.filter(pk=id).values_list("password", flat=True).first()
-        if request.method == "POST" and before is not None and after != before:
-            user = User.objects.get(pk=id)
+        user.refresh_from_db(fields=["password"])
+        if request.method == "POST" and user.password != before:
             services.user_password_set_by_staff(
                 actor=_actor(request), user=user, meta=RequestContext.from_request(request)
             )
@@ -251,6 +318,8 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
             if user.pk == request.user.pk:
                 self.message_user(request, "You cannot deactivate your own account.", messages.WARNING)
                 continue
+            if _refused(request, user, "change"):
+                continue
             services.user_set_active(actor=_actor(request), user=user, is_active=False, meta=meta)
             count += 1
         self.message_user(request, f"Deactivated {count} user(s); their sessions were ended.", messages.SUCCESS)
@@ -260,6 +329,8 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         meta = RequestContext.from_request(request)
         count = 0
         for user in queryset.filter(is_active=False):
+            if _refused(request, user, "change"):
+                continue
             services.user_set_active(actor=_actor(request), user=user, is_active=True, meta=meta)
             count += 1
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
@@ -267,18 +338,18 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     @admin.action(description="Unlock selected users (lift login lockouts)")
     def unlock_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
-        cleared = sum((services.user_unlock(actor=_actor(request), user=user, meta=meta) for user in queryset), 0)
+        users = [user for user in queryset if not _refused(request, user, "unlock")]
+        cleared = sum((services.user_unlock(actor=_actor(request), user=user, meta=meta) for user in users), 0)
         self.message_user(
-            request, f"Unlocked {len(queryset)} user(s); {cleared} failed-login record(s) cleared.", messages.SUCCESS
+            request, f"Unlocked {len(users)} user(s); {cleared} failed-login record(s) cleared.", messages.SUCCESS
         )
 
     @admin.action(description="Revoke all sessions of selected users")
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
-        ended = sum(
-            (services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in queryset), 0
-        )
-        self.message_user(request, f"Revoked {ended} session(s) of {len(queryset)} user(s).", messages.SUCCESS)
+        users = [user for user in queryset if not _refused(request, user, "revoke_sessions")]
+        ended = sum((services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in users), 0)
+        self.message_user(request, f"Revoked {ended} session(s) of {len(users)} user(s).", messages.SUCCESS)
 
 
 # Sessions ---------------------------------------------------------------------------------------------
@@ -351,9 +422,10 @@ class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-ar
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
         meta = RequestContext.from_request(request)
         live = list(cast(SessionQuerySet, queryset).open().select_related("user"))
-        for session in live:
-            services.session_revoke(session=session, meta=meta)
-        self.message_user(request, f"Revoked {len(live)} session(s).", messages.SUCCESS)
+        allowed = [session for session in live if not _refused(request, session.user, "revoke_session")]
+        for session in allowed:
+            services.session_revoke_by_staff(actor=_actor(request), session=session, meta=meta)
+        self.message_user(request, f"Revoked {len(allowed)} session(s).", messages.SUCCESS)
 
 
 # Lockouts (django-axes) ---------------------------------------------------------------------------------
@@ -379,12 +451,36 @@ class LockoutAttemptAdmin(StaffConsoleMixin, AccessAttemptAdmin):
         meta = RequestContext.from_request(request)
         emails = {email for email in queryset.values_list("username", flat=True) if email}
         users = list(User.objects.filter(email__in=emails))
-        for user in users:
+        unlocked = [user for user in users if not _refused(request, user, "unlock")]
+        for user in unlocked:
             services.user_unlock(actor=_actor(request), user=user, meta=meta)
         # Failures for emails that have no account lock nothing anyone owns; just forget them.
-        for email in emails - {user.email for user in users}:
+        unowned = emails - {user.email for user in users}
+        for email in unowned:
             lockout.clear_for_account(email=email)
-        self.message_user(request, f"Unlocked {len(emails)} account(s).", messages.SUCCESS)
+        self.message_user(request, f"Unlocked {len(unlocked) + len(unowned)} account(s).", messages.SUCCESS)
+
+    # Deleting an attempt row lifts that lock: the same rule as the unlock action.
+
+    def _owner(self, attempt: AccessAttempt | None) -> User | None:
+        return None if attempt is None else User.objects.filter(email=attempt.username).first()
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and _may_act_on(request, self._owner(obj))
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        _guard_post(request, self._owner(self.get_object(request, unquote(object_id))), "unlock")
+        return super().delete_view(request, object_id, extra_context)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The bulk delete reaches delete_queryset, which skips (and records) the rows staff may not delete.
+        to_delete, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return to_delete, model_count, set(), protected
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AccessAttempt]) -> None:
+        owners = User.objects.filter(email__in=queryset.values("username"), is_superuser=True)
+        refused = [user.email for user in owners if _refused(request, user, "unlock")]
+        super().delete_queryset(request, queryset.exclude(username__in=refused))
 
 
 @admin.register(AccessFailureLog)

@@ -10,16 +10,16 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone as dj_timezone
 
+from accounts.addresses import normalize_email
+from accounts.validators import validate_email_characters
+
+__all__ = ["PROFILE_FIELDS", "Session", "SessionQuerySet", "User", "UserManager", "normalize_email"]
+
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "timezone")
 
 # Django's BCryptPasswordHasher prefix, and the most of a password that bcrypt ever looked at.
 _LEGACY_BCRYPT = "bcrypt"
 _BCRYPT_MAX_BYTES = 72
-
-
-def normalize_email(email: str) -> str:
-    """Emails are stored, and compared, trimmed and lowercased as a whole."""
-    return (email or "").strip().lower()
 
 
 class UserManager(BaseUserManager["User"]):
@@ -45,7 +45,8 @@ class UserManager(BaseUserManager["User"]):
 
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    email = models.EmailField(unique=True, max_length=254)
+    # Stored in its canonical form (accounts/addresses.py), so the unique index means one account per mailbox.
+    email = models.EmailField(unique=True, max_length=254, validators=[validate_email_characters])
     full_name = models.CharField(max_length=150, blank=True)
     bio = models.TextField(max_length=2000, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
@@ -73,8 +74,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = normalize_email(self.email)
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Every write path (admin, shell, factories, staff edits) stores the normalised address, so the unique
-        # index on `email` is a case-insensitive one and login (which normalises) finds the account.
+        # Every write path (admin, shell, factories, staff edits) stores the canonical address, so the unique
+        # index on `email` is one per mailbox and login (which canonicalises) finds the account.
         self.email = normalize_email(self.email)
         super().save(*args, **kwargs)
 

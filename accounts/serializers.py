@@ -6,7 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.models import Session, User
+from accounts.addresses import INVISIBLE_MESSAGE, refused_characters
+from accounts.models import Session, User, normalize_email
 from config.http.formats import iso
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
@@ -38,7 +39,17 @@ def single_line(value: str) -> None:
 
 
 class Email(_StringOnly, serializers.EmailField):
-    pass
+    """An address, refused if it holds invisible characters, and validated and returned in canonical form.
+
+    `victim@example.com` spelt with a fullwidth e is `victim@example.com` from here on
+    (accounts/addresses.py): the account, the throttles and the emails all see the one mailbox it reaches.
+    """
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if refused_characters(value):
+            raise serializers.ValidationError(INVISIBLE_MESSAGE)
+        return normalize_email(value)
 
 
 class Url(_StringOnly, serializers.URLField):
@@ -110,6 +121,8 @@ class RegisterSerializer(serializers.Serializer[Any]):
 
 
 class LoginSerializer(serializers.Serializer[Any]):
+    # Any text: an unknown or malformed address is the same 401 as a wrong password (and is audited as
+    # tried). The service looks it up in canonical form, so every spelling of a mailbox is one account.
     email = Text(max_length=254)
     password = Text(**PASSWORD_FIELD)
 

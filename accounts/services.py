@@ -22,7 +22,15 @@ from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
-from config.http.errors import AccountLocked, Conflict, InvalidCredentials, TokenInvalid, TokenReused, ValidationFailed
+from config.http.errors import (
+    AccountLocked,
+    ActionRefused,
+    Conflict,
+    InvalidCredentials,
+    TokenInvalid,
+    TokenReused,
+    ValidationFailed,
+)
 from config.http.input import assign_changed
 
 # The API login checks passwords with the backend directly: the lockout is counted here, with plain values,
@@ -384,6 +392,37 @@ def _as(actor: User | None, meta: RequestContext) -> RequestContext:
     return meta.acting_as(actor) if actor is not None else meta
 
 
+SUPERUSER_ONLY = "Only a superuser can change, deactivate, delete, unlock, sign out or set the password of a superuser."
+
+
+def staff_may_act_on(*, actor: User | None, user: User) -> bool:
+    """Only a superuser may act on a superuser's account; any staff member may act on everyone else's.
+
+    Without it a plain staff member could take a superuser's account over: set its password or email (then
+    sign in as them, or have the reset link mailed to themselves), or deactivate, demote or delete them.
+    A command (`actor` None) runs with the operator's authority.
+    """
+    return actor is None or actor.is_superuser or not user.is_superuser
+
+
+def ensure_staff_may_act(
+    *, actor: User | None, user: User, action: str, meta: RequestContext, details: dict[str, Any] | None = None
+) -> None:
+    """Raises ActionRefused (403 permission_denied) when `staff_may_act_on` says no, and records the attempt.
+
+    Call it before the transaction of the change: the refusal is recorded even though nothing else commits.
+    """
+    if staff_may_act_on(actor=actor, user=user):
+        return
+    audit_record(
+        event=EventType.STAFF_ACTION_REFUSED,
+        user=user,
+        meta=_as(actor, meta),
+        details={"action": action, "reason": "target_is_superuser", **(details or {})},
+    )
+    raise ActionRefused(SUPERUSER_ONLY)
+
+
 def _refuse_self_lockout(*, actor: User | None, user: User, data: dict[str, Any]) -> None:
     """Staff cannot take away their own access: the console would lock its last door behind them."""
     if actor is None or actor.pk != user.pk:
@@ -405,10 +444,13 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
     fields and `email_verified` record PROFILE_UPDATED.
     """
     data = {field: data[field] for field in STAFF_EDITABLE if field in data}
+    ensure_staff_may_act(actor=actor, user=user, action="change", meta=meta, details={"fields": sorted(data)})
     _refuse_self_lockout(actor=actor, user=user, data=data)
     with transaction.atomic():
         # The row lock orders concurrent staff edits of one user, so each event matches a real change.
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if not staff_may_act_on(actor=actor, user=locked):  # made a superuser since it was read
+            raise ActionRefused(SUPERUSER_ONLY)
         changed = assign_changed(locked, data, STAFF_EDITABLE)
         if not changed:
             return locked
@@ -443,6 +485,7 @@ def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestContext
             "You cannot delete your own account here.",
             errors={"id": ["You cannot delete your own account here; use DELETE /api/v1/auth/me."]},
         )
+    ensure_staff_may_act(actor=actor, user=user, action="delete", meta=meta)
     with transaction.atomic():
         audit_record(
             event=EventType.ACCOUNT_DELETED,
@@ -457,8 +500,11 @@ def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestContext
 def user_unlock(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """Lifts every lockout of the account, from every address, and forgets its failures.
 
-    Returns the number of attempt records removed (0 when nothing was locked or counting).
+    Returns the number of attempt records removed (0 when nothing was locked or counting). A superuser's
+    lockout is lifted only by a superuser: unlocking it again and again would let a plain staff member
+    guess the superuser's password without limit.
     """
+    ensure_staff_may_act(actor=actor, user=user, action="unlock", meta=meta)
     with transaction.atomic():
         cleared = lockout.clear_for_account(email=user.email)
         audit_record(event=EventType.UNLOCKED, user=user, meta=_as(actor, meta), details={"attempts_cleared": cleared})
@@ -467,14 +513,25 @@ def user_unlock(*, actor: User | None, user: User, meta: RequestContext) -> int:
 
 def user_sessions_revoke(*, actor: User | None, user: User, meta: RequestContext) -> int:
     """Ends every live session of the user (the staff's "sign out everywhere"). Returns how many ended."""
+    ensure_staff_may_act(actor=actor, user=user, action="revoke_sessions", meta=meta)
     with transaction.atomic():
         return sessions_end_all(
             user=user, reason=Session.EndReason.REVOKED, event=EventType.SESSION_REVOKED, meta=_as(actor, meta)
         )
 
 
+def session_revoke_by_staff(*, actor: User | None, session: Session, meta: RequestContext) -> None:
+    """Ends one session of any user (the admin's sessions page)."""
+    ensure_staff_may_act(actor=actor, user=session.user, action="revoke_session", meta=meta)
+    session_revoke(session=session, meta=meta)
+
+
 def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestContext) -> int:
-    """After staff set a user's password (the admin's password form): end every session, as a reset does."""
+    """After staff set a user's password (the admin's password form): end every session, as a reset does.
+
+    The form itself must first ask `ensure_staff_may_act(action="set_password")`: by the time this runs the
+    new password is saved.
+    """
     with transaction.atomic():
         return sessions_end_all(
             user=user,

@@ -4,6 +4,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from accounts.addresses import INVISIBLE_MESSAGE, refused_characters
+
 
 class MaximumLengthValidator:
     """Passwords are used whole, never truncated, so a bound keeps hashing cost predictable."""
@@ -20,3 +22,9 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return f"Your password must contain at most {self.max_length} characters."
+
+
+def validate_email_characters(value: str) -> None:
+    """No invisible, formatting or control character in an address: they make look-alikes of real ones."""
+    if refused_characters(value or ""):
+        raise ValidationError(INVISIBLE_MESSAGE, code="invisible_characters")

@@ -300,7 +300,10 @@ class IsStaff(BasePermission):
 
 
 STAFF_ERRORS = {
-    403: OpenApiResponse(ErrorSerializer, "Not staff (code permission_denied)."),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        "Not staff, or the user is a superuser and you are not one (code permission_denied).",
+    ),
 }
 
 
@@ -336,7 +339,7 @@ class StaffUserDetailView(APIView):
         tags=["staff"],
         description="Changes full_name, bio, avatar_url, timezone, is_active, is_staff, email_verified; other "
         "fields are ignored. `is_active=false` ends every session of the user at once. Staff cannot "
-        "deactivate or demote themselves (400).",
+        "deactivate or demote themselves (400). Only a superuser may change a superuser (403).",
     )
     def patch(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
@@ -354,7 +357,8 @@ class StaffUserDetailView(APIView):
             **STAFF_ERRORS,
         },
         tags=["staff"],
-        description="Deletes the user with their sessions and tasks. Staff cannot delete themselves here (400).",
+        description="Deletes the user with their sessions and tasks. Staff cannot delete themselves here (400); "
+        "only a superuser may delete a superuser (403).",
     )
     def delete(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
@@ -369,7 +373,7 @@ class StaffUserUnlockView(APIView):
         request=None,
         responses={200: UnlockResultSerializer, **STAFF_ERRORS},
         tags=["staff"],
-        description="Lifts the login lockout of the account from every address.",
+        description="Lifts the login lockout of the account from every address (a superuser's: superusers only).",
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
@@ -384,7 +388,8 @@ class StaffUserSessionsRevokeView(APIView):
         request=None,
         responses={200: SessionsRevokeResultSerializer, **STAFF_ERRORS},
         tags=["staff"],
-        description="Ends every live session of the user; their tokens fail from the next request on.",
+        description="Ends every live session of the user; their tokens fail from the next request on (a "
+        "superuser's: superusers only).",
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)

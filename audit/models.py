@@ -27,6 +27,7 @@ class EventType(models.TextChoices):
     USER_DEACTIVATED = "account.deactivated", "User deactivated"
     USER_ACTIVATED = "account.activated", "User activated"
     STAFF_CHANGED = "account.staff_changed", "Staff flag changed"
+    STAFF_ACTION_REFUSED = "account.staff_action_refused", "Staff action refused"
     TASK_CREATED = "task.created", "Task created"
     TASK_UPDATED = "task.updated", "Task updated"
     TASK_DELETED = "task.deleted", "Task deleted"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+
 
 class ApplicationError(Exception):
     status_code = 400
@@ -61,6 +63,10 @@ class PermissionDenied(ApplicationError):
     status_code = 403
     code = "permission_denied"
     default_detail = "You do not have permission to perform this action."
+
+
+class ActionRefused(PermissionDenied, DjangoPermissionDenied):
+    """A 403 that Django's own views (the admin) also answer as a 403 should one reach them unhandled."""
 
 
 class NotFound(ApplicationError):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 
 from config.http.errors import error_body
 from config.http.exceptions import DB_RETRY_AFTER_SECONDS
@@ -66,6 +67,50 @@ class RequestIDMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class NulFreeHeadersMiddleware:
+    """Drops NUL characters from request header values before anything reads them.
+
+    PostgreSQL refuses NUL in text, and headers are stored: the user agent in sessions, audit events and the
+    lockout's attempt rows (django-axes), the Accept header there too. A NUL is never meaningful in a header;
+    left in, it made any write of the header a 500.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        for name, value in meta.items():
+            if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                meta[name] = value.replace("\x00", "")
+        return self.get_response(request)
+
+
+class NoStoreForCredentialsMiddleware:
+    """`Cache-Control: no-store` (and `Pragma: no-cache`) on every response to a request that carried credentials.
+
+    Such a response is someone's own data (profile, sessions, audit events, users, tasks, exports) and must
+    not sit in a browser's or a shared proxy's cache. Credentials are a bearer token or the admin's session
+    cookie; deciding by the request's headers costs no query and no token check, so the hot paths stay as
+    they are. A Cache-Control a view set already keeps its directives and gains no-store.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        self.session_cookie = settings.SESSION_COOKIE_NAME
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "HTTP_AUTHORIZATION" in request.META or self.session_cookie in request.COOKIES:
+            current = response.get("Cache-Control")
+            if current is None:
+                response["Cache-Control"] = "no-store"
+            elif "no-store" not in current:
+                patch_cache_control(response, no_store=True)
+            response["Pragma"] = "no-cache"
+        return response
 
 
 class BodySizeLimitMiddleware:
