@@ -241,21 +241,29 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         return form
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        staff_fields = [name for name in form.changed_data if name in services.STAFF_EDITABLE]
-        other = [name for name in form.changed_data if name not in services.STAFF_EDITABLE]
-        other = [name for name in other if name not in {"groups", "user_permissions", "password"}]
-        if other:
-            obj.save(update_fields=other)
-        if staff_fields:
-            services.user_update_by_staff(
+        # Through the services, as the staff API: the same rules, and every change audited with its actor.
+        # (Groups and permissions, superuser-only, are saved by the admin's form with the related objects.)
+        meta = RequestContext.from_request(request)
+        if change:
+            saved = services.user_update_by_staff(
                 actor=_actor(request),
                 user=obj,
-                data={name: form.cleaned_data[name] for name in staff_fields},
-                meta=RequestContext.from_request(request),
+                data={name: form.cleaned_data[name] for name in form.changed_data if name in services.ADMIN_EDITABLE},
+                meta=meta,
+                editable=services.ADMIN_EDITABLE,
             )
+        else:
+            usable = form.cleaned_data.get("usable_password") not in (False, "false")
+            saved = services.user_create_by_staff(
+                actor=_actor(request),
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data.get("full_name", ""),
+                password=form.cleaned_data.get("password1") if usable else None,
+                meta=meta,
+            )
+        for field in User._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+        obj._state.adding = False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj) and _may_act_on(request, obj)

@@ -436,14 +436,28 @@ def _refuse_self_lockout(*, actor: User | None, user: User, data: dict[str, Any]
         raise ValidationFailed(errors=errors)
 
 
-def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any], meta: RequestContext) -> User:
-    """Changes the staff-editable fields given in `data` (others are ignored).
+# The admin's user form also edits the address and the superuser flag (the staff API does not).
+ADMIN_EDITABLE = (*STAFF_EDITABLE, "email", "is_superuser")
+
+
+def user_update_by_staff(
+    *,
+    actor: User | None,
+    user: User,
+    data: dict[str, Any],
+    meta: RequestContext,
+    editable: tuple[str, ...] = STAFF_EDITABLE,
+) -> User:
+    """Changes the fields of `editable` given in `data` (others are ignored).
 
     Deactivation ends every session of the user at once (their tokens fail on the next request) and records
-    USER_DEACTIVATED; reactivation records USER_ACTIVATED; a staff flag change records STAFF_CHANGED; profile
-    fields and `email_verified` record PROFILE_UPDATED.
+    USER_DEACTIVATED; reactivation records USER_ACTIVATED; a staff or superuser flag change records
+    STAFF_CHANGED; profile fields, the address and `email_verified` record PROFILE_UPDATED. Only a superuser
+    grants or takes away superuser.
     """
-    data = {field: data[field] for field in STAFF_EDITABLE if field in data}
+    data = {field: data[field] for field in editable if field in data}
+    if "email" in data:
+        data["email"] = normalize_email(data["email"])
     ensure_staff_may_act(actor=actor, user=user, action="change", meta=meta, details={"fields": sorted(data)})
     _refuse_self_lockout(actor=actor, user=user, data=data)
     with transaction.atomic():
@@ -451,9 +465,13 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
         locked = User.objects.select_for_update().get(pk=user.pk)
         if not staff_may_act_on(actor=actor, user=locked):  # made a superuser since it was read
             raise ActionRefused(SUPERUSER_ONLY)
-        changed = assign_changed(locked, data, STAFF_EDITABLE)
+        changed = assign_changed(locked, data, editable)
         if not changed:
             return locked
+        if "is_superuser" in changed and actor is not None and not actor.is_superuser:
+            raise ActionRefused("Only a superuser can grant or take away superuser status.")
+        if "email" in changed and User.objects.filter(email=locked.email).exclude(pk=locked.pk).exists():
+            raise Conflict("An account with this email already exists.", code="email_taken")
         locked.save(update_fields=changed)
         meta = _as(actor, meta)
         if "is_active" in changed:
@@ -466,12 +484,34 @@ def user_update_by_staff(*, actor: User | None, user: User, data: dict[str, Any]
                     event=EventType.USER_DEACTIVATED,
                     meta=meta,
                 )
-        if "is_staff" in changed:
-            audit_record(event=EventType.STAFF_CHANGED, user=locked, meta=meta, details={"is_staff": locked.is_staff})
-        profile = [field for field in changed if field not in {"is_active", "is_staff"}]
+        flags: dict[str, Any] = {
+            flag: getattr(locked, flag) for flag in ("is_staff", "is_superuser") if flag in changed
+        }
+        if flags:
+            audit_record(event=EventType.STAFF_CHANGED, user=locked, meta=meta, details=flags)
+        profile = [field for field in changed if field not in {"is_active", "is_staff", "is_superuser"}]
         if profile:
             audit_record(event=EventType.PROFILE_UPDATED, user=locked, meta=meta, details={"fields": profile})
     return locked
+
+
+def user_create_by_staff(
+    *, actor: User | None, email: str, full_name: str = "", password: str | None, meta: RequestContext
+) -> User:
+    """An account made by staff (the admin's add form); `password` None makes one that cannot sign in until a
+    password is set. Recorded as ACCOUNT_CREATED with the staff member as actor."""
+    email = normalize_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            raise Conflict("An account with this email already exists.", code="email_taken")
+        user = User(email=email, full_name=full_name)
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save()
+        audit_record(event=EventType.ACCOUNT_CREATED, user=user, meta=_as(actor, meta))
+    return user
 
 
 def user_set_active(*, actor: User | None, user: User, is_active: bool, meta: RequestContext) -> User:

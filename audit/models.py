@@ -23,6 +23,7 @@ class EventType(models.TextChoices):
     EMAIL_VERIFICATION_SENT = "auth.email_verification_sent", "Email verification sent"
     EMAIL_VERIFIED = "auth.email_verified", "Email verified"
     PROFILE_UPDATED = "account.profile_updated", "Profile updated"
+    ACCOUNT_CREATED = "account.created", "Account created by staff"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"
     USER_DEACTIVATED = "account.deactivated", "User deactivated"
     USER_ACTIVATED = "account.activated", "User activated"

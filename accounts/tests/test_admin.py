@@ -191,6 +191,12 @@ def test_the_email_is_stored_normalised(console: Client, outsider: Any) -> None:
     assert outsider.email == "otto@example.com"
 
 
+def test_a_plain_staff_member_cannot_grant_superuser_in_the_form(console: Client, outsider: Any) -> None:
+    post_change(console, outsider, is_superuser="on")
+    outsider.refresh_from_db()
+    assert not outsider.is_superuser
+
+
 def test_staff_cannot_deactivate_or_demote_themselves_in_the_form(console: Client, staff: Any) -> None:
     response = post_change(console, staff, is_active="", is_staff="")
     assert response.status_code == 200
@@ -237,6 +243,16 @@ def test_adding_a_user_in_the_admin(console: Client) -> None:
     created = User.objects.get(email="new.person@example.com")
     assert created.check_password("a long enough passphrase")
     assert not created.is_staff
+    [event] = events(EventType.ACCOUNT_CREATED)
+    assert (event.user, event.actor_email) == (created, "staff@example.com")
+
+
+def test_an_address_changed_in_the_admin_is_audited_with_its_actor(console: Client, outsider: Any) -> None:
+    assert post_change(console, outsider, email="otto.new@example.com").status_code == 302
+    outsider.refresh_from_db()
+    assert outsider.email == "otto.new@example.com"
+    [event] = events(EventType.PROFILE_UPDATED)
+    assert (event.user, event.actor_email, event.details) == (outsider, "staff@example.com", {"fields": ["email"]})
 
 
 def test_a_password_set_by_staff_ends_the_users_sessions(
