@@ -36,6 +36,7 @@ from accounts.models import User, normalize_email
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
+from config.http import metrics
 
 # Set on a request whose lockout outcome the API login answers itself, so AxesMiddleware leaves its
 # response alone.
@@ -183,7 +184,8 @@ def lockout_response(
 
 
 def record_locked_out(*, request: HttpRequest, email: str) -> None:
-    """The audit event for the lock engaging, once per lock."""
+    """The audit event and the metric for the lock engaging, once per lock."""
+    metrics.locked_out()
     user = User.objects.filter(email=normalize_email(email)).first() if email else None
     audit_record(
         event=EventType.LOCKED_OUT,

@@ -105,6 +105,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so the request counts and latencies include every other middleware's answers.
+    "config.http.metrics.MetricsMiddleware",
     "config.http.middleware.RequestIDMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
@@ -327,7 +329,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Taskdesk <no-reply@taskdesk.local>")
 
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# /metrics: with a token set, scrapers must send `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Set (by config/gunicorn.conf.py, or by the operator) when several processes serve: each writes its samples
+# there and a scrape reads them all. prometheus_client reads the same variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+# Extra collectors every scrape calls (dotted paths), e.g. the job queue's figures; see config/http/metrics.py.
+METRICS_COLLECTORS: list[str] = []
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
@@ -365,8 +373,8 @@ LOGGING = {
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Load balancers probe health over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^health"]
+    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -10,6 +10,7 @@ urlpatterns = [
     path("health/db", views.health_db, name="health-db"),
     path("health/cache", views.health_cache, name="health-cache"),
     path("health/ready", views.health_ready, name="health-ready"),
+    path("metrics", views.metrics, name="metrics"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
