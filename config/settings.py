@@ -334,6 +334,10 @@ METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # Set (by config/gunicorn.conf.py, or by the operator) when several processes serve: each writes its samples
 # there and a scrape reads them all. prometheus_client reads the same variable itself, at import.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client turns multiprocess mode on for the variable's mere presence, and an empty one would
+    # write sample files into the working directory; empty means unset here, as for every other variable.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # Extra collectors every scrape calls (dotted paths), e.g. the job queue's figures; see config/http/metrics.py.
 METRICS_COLLECTORS: list[str] = []
 
