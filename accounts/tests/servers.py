@@ -49,18 +49,28 @@ def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float =
     raise RuntimeError(f"the server on port {port} did not come up in {timeout}s")
 
 
-def post_json(port: int, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+def call(
+    port: int, method: str, path: str, body: dict[str, Any] | None = None, *, token: str | None = None
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """One JSON request; answers (status, body, headers) whatever the status."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers=headers,
+        method=method,
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read() or b"{}"), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}"), dict(error.headers)
+
+
+def post_json(port: int, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    return call(port, "POST", path, body)
 
 
 def migrated_sqlite(path: Path, **overrides: str) -> dict[str, str]:
