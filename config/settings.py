@@ -344,6 +344,13 @@ if not PROMETHEUS_MULTIPROC_DIR:
 # Extra collectors every scrape calls (dotted paths), e.g. the job queue's figures; see config/http/metrics.py.
 METRICS_COLLECTORS: list[str] = []
 
+# Error tracking (config/http/sentry.py): unexpected exceptions, with the request id, without secrets or bodies.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.http.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV)
+
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
 if LOG_FORMAT not in {"text", "json"}:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+import sentry_sdk
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -95,6 +96,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             "The service is temporarily unavailable; try again shortly.",
             headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
         )
+    # Unexpected: reported to Sentry when SENTRY_DSN is set (a no-op otherwise), and logged.
+    sentry_sdk.capture_exception(exc)
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
     else:
