@@ -25,10 +25,13 @@ accesslog = None
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("TRUSTED_PROXIES", "127.0.0.1")
 
-# Set before any worker imports prometheus_client, which picks its storage from it at import.
-_metrics_dir_is_ours = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if _metrics_dir_is_ours:
+# Set before any worker imports prometheus_client, which picks its storage from it at import. The marker
+# outlives a reload (HUP executes this file again) and a re-exec (USR2), so the last master removes the
+# directory it made, and only that one.
+_TEMPORARY = "TASKDESK_METRICS_DIR_TEMPORARY"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="taskdesk-metrics-")
+    os.environ[_TEMPORARY] = "1"
 
 
 def on_starting(server: Any) -> None:
@@ -47,6 +50,6 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    # After a USR2 upgrade the new master (which inherited the variable) still writes there.
-    if _metrics_dir_is_ours and not getattr(server, "reexec_pid", 0):
+    # After a USR2 upgrade the new master still writes there: it removes the directory when it exits.
+    if os.environ.get(_TEMPORARY) and not getattr(server, "reexec_pid", 0):
         shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
