@@ -36,6 +36,7 @@ from accounts.models import User, normalize_email
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
+from config.http import metrics
 
 # axes' column widths.
 _USER_AGENT_MAX = 255
@@ -147,7 +148,8 @@ def clear_for_account(*, email: str) -> int:
 
 
 def record_locked_out(*, email: str, meta: RequestContext) -> None:
-    """The audit event for the lock engaging, once per lock."""
+    """The audit event and the metric for the lock engaging, once per lock."""
+    metrics.locked_out()
     email = normalize_email(email)
     audit_record(
         event=EventType.LOCKED_OUT,

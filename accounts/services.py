@@ -22,6 +22,7 @@ from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
+from config.http import metrics
 from config.http.errors import (
     AccountLocked,
     ActionRefused,
@@ -79,6 +80,8 @@ def session_end(*, session: Session, reason: str, meta: RequestContext, event: E
     """Ends one session; its access and refresh tokens fail from the next request on."""
     with transaction.atomic():
         updated = Session.objects.open().filter(pk=session.pk).update(ended_at=timezone.now(), end_reason=reason)
+        if updated:
+            metrics.sessions_revoked(reason=reason)
         if updated and event is not None:
             audit_record(event=event, user=session.user, meta=meta, details={"session_id": str(session.pk)})
 
@@ -104,6 +107,7 @@ def sessions_end_all(
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
     ended = sessions.update(ended_at=timezone.now(), end_reason=reason)
+    metrics.sessions_revoked(reason=reason, count=ended)
     audit_record(event=event, user=user, meta=meta, details={**(details or {}), "sessions_ended": ended})
     return ended
 
@@ -140,6 +144,7 @@ def user_register(*, email: str, password: str, full_name: str = "", meta: Reque
             audit_record(
                 event=EventType.LOGIN_SUCCEEDED, user=candidate, meta=meta, details={"session_id": str(session.pk)}
             )
+            metrics.login_succeeded()
             _send_verification(user=candidate, meta=meta)
     except IntegrityError:
         # Two sign-ups for one address raced; the unique index decided.
@@ -152,6 +157,7 @@ def _record_refused_while_locked(*, email: str, meta: RequestContext) -> None:
     with transaction.atomic():
         known = User.objects.filter(email=email).first()
         audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta, details={"reason": "locked"})
+        metrics.login_failed(locked=True)
 
 
 def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair]:
@@ -178,6 +184,7 @@ def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User
         with transaction.atomic():
             known = User.objects.filter(email=email).first()
             audit_record(event=EventType.LOGIN_FAILED, user=known, email=email, meta=meta)
+            metrics.login_failed()
             if failure is lockout.Failure.ENGAGED:
                 lockout.record_locked_out(email=email, meta=meta)
         raise InvalidCredentials()
@@ -192,6 +199,7 @@ def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User
             meta=meta.acting_as(user),
             details={"session_id": str(session.pk)},
         )
+        metrics.login_succeeded()
     return user, pair
 
 
@@ -244,6 +252,8 @@ def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
                 meta=meta,
                 details={"session_id": str(session.pk)},
             )
+            metrics.refresh_reuse_detected()
+            metrics.sessions_revoked(reason=Session.EndReason.REUSE_DETECTED)
             reused = True
     if reused:
         raise TokenReused()

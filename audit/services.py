@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -10,24 +9,11 @@ from django.utils import timezone
 
 from audit.context import SYSTEM, USER_AGENT_MAX, RequestContext
 from audit.models import Event, EventType
+from config.http.redact import REDACTED, is_credential, is_secret_key
 
-# Keys that must never reach the log, whatever a caller passes in `details`: exact names, and fragments
-# that mark a secret wherever they appear in a key (`new_password`, `refresh_token`, `reset_link`, ...).
-_SECRET_KEYS = {"access", "refresh"}
-_SECRET_KEY_FRAGMENTS = ("password", "passwd", "token", "secret", "authorization", "cookie", "api_key", "link")
-# Values that are credentials whatever their key: anything holding a JWT (three base64url parts, the first
-# a JSON header: `eyJ`), or a whole Authorization header value.
-_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]+")
-_AUTHORIZATION = re.compile(r"\s*bearer\s+\S+\s*", re.IGNORECASE)
-REDACTED = "[redacted]"
 TRUNCATED = "[truncated]"
 # Details are a small JSON object: deeper structures are cut rather than stored.
 _MAX_DEPTH = 4
-
-
-def _is_secret_key(key: str) -> bool:
-    name = key.lower().replace("-", "_")
-    return name in _SECRET_KEYS or any(fragment in name for fragment in _SECRET_KEY_FRAGMENTS)
 
 
 def _clean_text(value: str, limit: int | None = None) -> str:
@@ -41,16 +27,14 @@ def _scrub(value: Any, depth: int = 0) -> Any:
         if depth >= _MAX_DEPTH:
             return TRUNCATED
         return {
-            _clean_text(str(key)): _scrub(item, depth + 1)
-            for key, item in value.items()
-            if not _is_secret_key(str(key))
+            _clean_text(str(key)): _scrub(item, depth + 1) for key, item in value.items() if not is_secret_key(str(key))
         }
     if isinstance(value, (list, tuple, set, frozenset)):
         if depth >= _MAX_DEPTH:
             return TRUNCATED
         return [_scrub(item, depth + 1) for item in value]
     if isinstance(value, str):
-        if _JWT.search(value) or _AUTHORIZATION.fullmatch(value):
+        if is_credential(value):
             return REDACTED
         return _clean_text(value)
     if isinstance(value, float) and not math.isfinite(value):

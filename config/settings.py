@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so the request counts and latencies include every other middleware's answers.
+    "config.http.metrics.MetricsMiddleware",
     "config.http.middleware.NulFreeHeadersMiddleware",
     "config.http.middleware.RequestIDMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
@@ -164,13 +166,16 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+# Redis is near and quick, or down: fail fast, so an outage costs a request a fraction of a second (callers
+# fall back or answer 503; see docs/operations.md, "When Redis is down").
+REDIS_CLIENT_OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "taskdesk",
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
 else:
@@ -333,6 +338,24 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Taskdesk <no-reply@taskdesk.local>")
 
+# /metrics: with a token set, scrapers must send `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Set (by config/gunicorn.conf.py, or by the operator) when several processes serve: each writes its samples
+# there and a scrape reads them all. prometheus_client reads the same variable itself, at import.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client turns multiprocess mode on for the variable's mere presence, and an empty one would
+    # write sample files into the working directory; empty means unset here, as for every other variable.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+# Extra collectors every scrape calls (dotted paths), e.g. the job queue's figures; see config/http/metrics.py.
+METRICS_COLLECTORS: list[str] = []
+
+# Error tracking (config/http/sentry.py): unexpected exceptions, with the request id, without secrets or bodies.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from config.http.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=DJANGO_ENV)
 # Background jobs (config/jobs/): django-tasks' API over its database backend, so a job is a row written in
 # the transaction of the change that causes it. `manage.py worker` runs them (`make run` starts one).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
@@ -357,7 +380,6 @@ PERIODIC_JOBS = {
     "prune_jobs": {"job": "config.jobs.jobs.prune_jobs", "every": timedelta(days=1)},
 }
 
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
@@ -395,8 +417,8 @@ LOGGING = {
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Load balancers probe health over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^health"]
+    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -11,6 +11,7 @@ urlpatterns = [
     path("health/cache", views.health_cache, name="health-cache"),
     path("health/ready", views.health_ready, name="health-ready"),
     path("health/worker", views.health_worker, name="health-worker"),
+    path("metrics", views.metrics, name="metrics"),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

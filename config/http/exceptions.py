@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+import sentry_sdk
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -18,6 +21,9 @@ from config.http.logging import request_id_var
 logger = logging.getLogger("taskdesk.errors")
 
 DB_RETRY_AFTER_SECONDS = 5
+# A backing service that cannot be reached: the database, or Redis where a caller did not fall back. The
+# answer is 503 with Retry-After, never a 500: nothing is wrong with the request, it can be sent again.
+UNAVAILABLE = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 # DRF's own codes, renamed to the SPEC's vocabulary.
 _CODES = {
@@ -70,6 +76,10 @@ def _json(status: int, code: str, detail: Any, errors: Any = None, headers: dict
     return response
 
 
+def _service(exc: Exception) -> str:
+    return "redis" if isinstance(exc, (RedisConnectionError, RedisTimeoutError)) else "database"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, ApplicationError):
         return _json(exc.status_code, exc.code, exc.detail, exc.errors, exc.headers)
@@ -94,14 +104,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         if isinstance(exc, drf.Throttled):
             message = "Too many requests; try again later."
         return _json(exc.status_code, _CODES.get(code, code), message, headers=headers)
-    if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc.__class__.__name__)
+    if isinstance(exc, UNAVAILABLE):
+        logger.warning("%s unavailable: %s", _service(exc), exc.__class__.__name__)
         return _json(
             503,
             "service_unavailable",
             "The service is temporarily unavailable; try again shortly.",
             headers={"Retry-After": str(DB_RETRY_AFTER_SECONDS)},
         )
+    # Unexpected: reported to Sentry when SENTRY_DSN is set (a no-op otherwise), and logged.
+    sentry_sdk.capture_exception(exc)
     if isinstance(exc, DatabaseError):
         logger.exception("database error")
     else:

@@ -9,12 +9,11 @@ import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 
 from config.http.errors import error_body
-from config.http.exceptions import DB_RETRY_AFTER_SECONDS
+from config.http.exceptions import DB_RETRY_AFTER_SECONDS, UNAVAILABLE
 from config.http.logging import request_id_var
 
 request_logger = logging.getLogger("taskdesk.request")
@@ -131,7 +130,7 @@ class BodySizeLimitMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """503 with Retry-After when the database cannot be reached outside DRF views (admin, health)."""
+    """503 with Retry-After when the database (or Redis) cannot be reached outside DRF views (admin, health)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -140,7 +139,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, (OperationalError, InterfaceError)):
+        if isinstance(exception, UNAVAILABLE):
             return json_error(
                 503,
                 "service_unavailable",

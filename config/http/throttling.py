@@ -9,11 +9,18 @@ the `THROTTLE_*` settings (SPEC section 7), read when a throttle is built so set
 The scoped throttles that guard sign-in, sign-up and password reset also serialise the read-modify-write of
 one key's log with a short lock in the same cache: without it, two workers reading the log at the same
 moment would each write back their own hit and one would be lost, letting a burst through.
+
+When Redis cannot be reached, a rate limit is no reason to refuse a request (and a logout refused is a
+session left live): the limits fall back to counting in the process (`RedisFallback`), with a warning in the
+log and `taskdesk_redis_errors_total` counting, and try Redis again a second later. Meanwhile each worker
+counts on its own, so a client may get up to (workers x instances) times its rate; lockouts, sessions and
+revocation live in the database and do not depend on Redis at all.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import secrets
 import time
 from collections.abc import Iterator
@@ -22,11 +29,16 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache as default_cache
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from config.http import metrics
 from config.http.net import client_ip
+
+logger = logging.getLogger("taskdesk.throttling")
 
 # A lock is held for one cache read and one write; these bound a stuck holder and a waiting request.
 LOCK_TIMEOUT_SECONDS = 2
@@ -51,6 +63,41 @@ def cache_lock(key: str, *, cache: Any = default_cache) -> Iterator[bool]:
     finally:
         if acquired and cache.get(key) == token:
             cache.delete(key)
+
+
+class RedisFallback:
+    """Which counts the limits use: the shared cache, or this process's own while Redis is failing.
+
+    After a failure the process skips Redis for RETRY_SECONDS instead of paying a timeout on every request,
+    then tries again: service comes back by itself, without a restart.
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._skip_until = 0.0
+        self.local = LocMemCache("taskdesk-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+
+    def shared_usable(self) -> bool:
+        return time.monotonic() >= self._skip_until
+
+    def failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now >= self._skip_until:
+            logger.warning(
+                "Redis unavailable (%s: %s): rate limits count per process for %.0fs",
+                exc.__class__.__name__,
+                exc,
+                self.RETRY_SECONDS,
+            )
+        self._skip_until = now + self.RETRY_SECONDS
+        metrics.redis_error(use="throttle")
+
+    def cache(self) -> Any:
+        return default_cache if self.shared_usable() else self.local
+
+
+fallback = RedisFallback()
 
 
 class _Rates:
@@ -83,13 +130,24 @@ class _AlwaysWait:
 class _SerializedHistory:
     """One key's log is read and written under `cache_lock`, so concurrent hits are all counted."""
 
+    cache: Any
+
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:  # type: ignore[attr-defined]
             return True
         key = self.get_cache_key(request, view)  # type: ignore[attr-defined]
         if key is None:
             return True
-        with cache_lock(f"{key}:lock", cache=self.cache):  # type: ignore[attr-defined]
+        self.cache = fallback.cache()
+        try:
+            return self._allow_locked(key, request, view)
+        except RedisError as exc:
+            fallback.failed(exc)
+            self.cache = fallback.local
+            return self._allow_locked(key, request, view)
+
+    def _allow_locked(self, key: str, request: Request, view: Any) -> bool:
+        with cache_lock(f"{key}:lock", cache=self.cache):
             return super().allow_request(request, view)  # type: ignore[misc, no-any-return]
 
 
@@ -108,28 +166,39 @@ class _WindowCounter:
         index = int(now // window)
         bucket = f"{key}:{index}"
         ttl = window + 1
+        return self._count(bucket, ttl), (index + 1) * window - now
+
+    def _count(self, bucket: str, ttl: int) -> int:
         client = _redis()
-        if client is not None:
-            pipe = client.pipeline(transaction=False)
-            pipe.incr(bucket)
-            pipe.expire(bucket, ttl)
-            count = int(pipe.execute()[0])
-        else:
-            default_cache.add(bucket, 0, ttl)
+        if client is None:
+            return self._count_in(default_cache, bucket, ttl)
+        if fallback.shared_usable():
             try:
-                count = default_cache.incr(bucket)
-            except ValueError:  # expired between add and incr
-                default_cache.set(bucket, 1, ttl)
-                count = 1
-        return count, (index + 1) * window - now
+                pipe = client.pipeline(transaction=False)
+                pipe.incr(bucket)
+                pipe.expire(bucket, ttl)
+                return int(pipe.execute()[0])
+            except RedisError as exc:
+                fallback.failed(exc)
+        return self._count_in(fallback.local, bucket, ttl)
+
+    @staticmethod
+    def _count_in(cache: Any, bucket: str, ttl: int) -> int:
+        cache.add(bucket, 0, ttl)
+        try:
+            return int(cache.incr(bucket))
+        except ValueError:  # expired between add and incr
+            cache.set(bucket, 1, ttl)
+            return 1
 
 
 @functools.cache
 def _redis_for(url: str) -> Any:
     import redis
 
-    # One pool per process; redis-py resets it in a forked worker.
-    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    # One pool per process; redis-py resets it in a forked worker. Short timeouts (and no retries, redis-py's
+    # default for a URL) so an unreachable Redis costs a request a fraction of a second, once a second.
+    return redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS)
 
 
 def _redis() -> Any:
