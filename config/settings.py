@@ -348,7 +348,7 @@ if not PROMETHEUS_MULTIPROC_DIR:
     # write sample files into the working directory; empty means unset here, as for every other variable.
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 # Extra collectors every scrape calls (dotted paths), e.g. the job queue's figures; see config/http/metrics.py.
-METRICS_COLLECTORS: list[str] = []
+METRICS_COLLECTORS: list[str] = ["config.jobs.metrics.collect"]
 
 # Error tracking (config/http/sentry.py): unexpected exceptions, with the request id, without secrets or bodies.
 SENTRY_DSN = env_str("SENTRY_DSN", "")
