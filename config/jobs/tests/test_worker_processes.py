@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django_tasks_db.models import DBTaskResult
 
-from config.jobs.models import WorkerHeartbeat
+from config.jobs.models import Effect, WorkerHeartbeat
 from config.jobs.tests.sample_jobs import note, visit
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -79,8 +79,10 @@ def test_a_worker_killed_mid_job_leaves_it_to_another_and_its_effect_happens_onc
     visit.enqueue(key="visit-1", log=str(log), pause=pause, seconds=120)
 
     first = start_worker()
-    # Killed while it pauses: before the effect, or after it and before the job is marked done.
+    # Killed while it pauses: before the effect, or after it (and its mark) and before the job is marked done.
     wait_until(lambda: len(lines(log)) == (1 if pause == "before" else 2))
+    if pause == "after":
+        wait_until(lambda: Effect.objects.filter(key="visit-1").exists())
     first.kill()
     first.wait()
     assert jobs_of("visit").get().status == "RUNNING"
