@@ -18,6 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from config.jobs.models import Effect, WorkerHeartbeat
 from config.jobs.tests.sample_jobs import note, visit
+from config.tests.tcp_proxy import tcp_proxy
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -117,3 +118,37 @@ def test_two_workers_share_one_queue_and_run_each_job_once(
         worker.terminate()  # SIGTERM: finish the job in hand, say goodbye, exit
     assert [worker.wait(timeout=20) for worker in workers] == [0, 0]
     assert not WorkerHeartbeat.objects.exists()
+
+
+def test_a_worker_rides_out_a_database_outage_and_runs_what_was_queued(tmp_path: Path) -> None:
+    """The queue's store cut for a few seconds through a proxy: the worker keeps polling, no restart needed."""
+    db = connection.settings_dict
+    log = tmp_path / "notes.log"
+    with tcp_proxy(db["HOST"] or "127.0.0.1", int(db["PORT"] or 5432)) as proxy:
+        credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+        env = {
+            **os.environ,
+            "DJANGO_ENV": "development",
+            "DATABASE_URL": f"postgres://{credentials}@127.0.0.1:{proxy.port}/{db['NAME']}",
+            "JOBS_HEARTBEAT_SECONDS": "1",
+            "LOG_LEVEL": "WARNING",
+        }
+        output = (tmp_path / "worker.log").open("wb")
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "worker"], cwd=BASE_DIR, env=env, stdout=output, stderr=output
+        )
+        try:
+            note.enqueue(n=1, log=str(log))
+            wait_until(lambda: lines(log) != [])
+            proxy.cut()
+            note.enqueue(n=2, log=str(log))  # queued while the worker cannot reach the database
+            time.sleep(4)
+            assert worker.poll() is None  # still alive, polling
+            assert len(lines(log)) == 1
+            proxy.restore()
+            wait_until(lambda: len(lines(log)) == 2, timeout=30)
+            assert [line.split()[0] for line in lines(log)] == ["1", "2"]
+            assert set(jobs_of("note").values_list("status", flat=True)) == {"SUCCESSFUL"}
+        finally:
+            worker.terminate()
+            worker.wait(timeout=15)
