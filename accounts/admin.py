@@ -13,6 +13,7 @@ so that the record survives the refusal.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, cast
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
@@ -22,7 +23,7 @@ from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -124,6 +125,26 @@ class StaffUserCreationForm(AdminUserCreationForm):
         return canonical_unused_email(self.cleaned_data.get("email", ""), user=None)
 
 
+# The request of the password page being served (per thread and task), for its form's save().
+_password_page_request: ContextVar[HttpRequest | None] = ContextVar("password_page_request", default=None)
+
+
+class StaffPasswordForm(AdminPasswordChangeForm):
+    """Django's admin password form, saved by the accounts service, with the staff member as actor."""
+
+    def save(self, commit: bool = True) -> Any:
+        request = _password_page_request.get()
+        if request is None:  # only UserAdmin.user_change_password serves this form
+            raise RuntimeError("StaffPasswordForm is saved only from the admin's password page")
+        usable = self.cleaned_data.get("set_usable_password", True)
+        return services.user_password_set_by_staff(
+            actor=_actor(request),
+            user=self.user,
+            password=self.cleaned_data["password1"] if usable else None,
+            meta=RequestContext.from_request(request),
+        )
+
+
 class StaffUserChangeForm(UserChangeForm):
     avatar_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
     # Set per request by UserAdmin.get_form: staff cannot lock themselves out of the console.
@@ -206,6 +227,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
+    change_password_form = StaffPasswordForm
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
     )
@@ -304,19 +326,16 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
             self.message_user(request, "Your own account was not deleted.", messages.WARNING)
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
-        """A password set by staff ends the user's sessions, as a password reset does."""
+        """Django's password page; its form saves through `user_password_set_by_staff` (sessions end)."""
         user = self._target(request, id)
         if user is None:  # an unknown or malformed id: Django's own 404
             return super().user_change_password(request, id, form_url)
         _guard_post(request, user, "set_password")
-        before = user.password
-        response = super().user_change_password(request, id, form_url)
-        user.refresh_from_db(fields=["password"])
-        if request.method == "POST" and user.password != before:
-            services.user_password_set_by_staff(
-                actor=_actor(request), user=user, meta=RequestContext.from_request(request)
-            )
-        return response
+        token = _password_page_request.set(request)
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_page_request.reset(token)
 
     @admin.action(description="Deactivate selected users (ends their sessions)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:

@@ -576,19 +576,26 @@ def session_revoke_by_staff(*, actor: User | None, session: Session, meta: Reque
     session_revoke(session=session, meta=meta)
 
 
-def user_password_set_by_staff(*, actor: User | None, user: User, meta: RequestContext) -> int:
-    """After staff set a user's password (the admin's password form): end every session, as a reset does.
-
-    The form itself must first ask `ensure_staff_may_act(action="set_password")`: by the time this runs the
-    new password is saved.
-    """
+def user_password_set_by_staff(*, actor: User | None, user: User, password: str | None, meta: RequestContext) -> User:
+    """Staff set a user's password (the admin's password form; validated there), or remove it (`password`
+    None: no password sign-in until one is set). Every session ends, as after a reset."""
+    ensure_staff_may_act(actor=actor, user=user, action="set_password", meta=meta)
     with transaction.atomic():
-        return sessions_end_all(
-            user=user,
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not staff_may_act_on(actor=actor, user=locked):  # made a superuser since it was read
+            raise ActionRefused(SUPERUSER_ONLY)
+        if password is None:
+            locked.set_unusable_password()
+        else:
+            locked.set_password(password)
+        locked.save(update_fields=["password"])
+        sessions_end_all(
+            user=locked,
             reason=Session.EndReason.PASSWORD_RESET,
             event=EventType.PASSWORD_CHANGED,
             meta=_as(actor, meta),
         )
+    return locked
 
 
 def sessions_prune(*, older_than: timedelta) -> int:

@@ -266,6 +266,25 @@ def test_a_password_set_by_staff_ends_the_users_sessions(
     assert outsider_client.get("/api/v1/auth/me").status_code == 401
     [event] = events(EventType.PASSWORD_CHANGED)
     assert event.details["sessions_ended"] == 1
+    assert event.actor_email == "staff@example.com"
+    outsider.refresh_from_db()
+    assert outsider.check_password("another long passphrase")
+
+
+def test_staff_can_turn_password_sign_in_off_and_it_ends_the_sessions(
+    console: Client, outsider: Any, outsider_client: APIClient
+) -> None:
+    response = console.post(f"{USERS}{outsider.pk}/password/", {"usable_password": "false", "unset-password": "1"})
+    assert response.status_code == 302
+    outsider.refresh_from_db()
+    assert not outsider.has_usable_password()
+    assert outsider_client.get("/api/v1/auth/me").status_code == 401
+    assert (
+        APIClient()
+        .post("/api/v1/auth/login", {"email": outsider.email, "password": PASSWORD}, format="json")
+        .status_code
+        == 401
+    )
 
 
 def test_the_sessions_page_shows_devices_and_revokes(
