@@ -16,9 +16,9 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from audit.context import RequestContext
 from config.http.errors import ApplicationError
-from tasks import services
 from tasks.models import Task, TaskQuerySet
-from tasks.serializers import TagsField
+from tasks.serializers.tasks import TagsField
+from tasks.services import tasks as services
 
 # What staff may change on a task; the rest (owner once created, timestamps, version) is the services' to set.
 EDITABLE = ("title", "description", "status", "priority", "due_at", "tags")

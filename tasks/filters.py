@@ -18,8 +18,8 @@ from django_filters.fields import MultipleChoiceField
 
 from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter, WhenFilter, split_commas
 from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, STATUSES, Task, TaskQuerySet
-from tasks.selectors import overdue_q
-from tasks.serializers import normalise_tag
+from tasks.selectors.tasks import overdue_q
+from tasks.serializers.tasks import normalise_tag
 
 ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title")
 

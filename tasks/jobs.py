@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from tasks.services import idempotency_keys_purge, tasks_purge_deleted
+from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
 
 
 @task()

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from tasks import views
+from tasks.views import tasks as views
 
 # Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
 # catch-all 404, and the services answer 404 for the few 19-digit numbers past a bigint.

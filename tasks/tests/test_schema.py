@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from tasks.serializers import TASK_FIELDS, TRASH_FIELDS
+from tasks.serializers.tasks import TASK_FIELDS, TRASH_FIELDS
 
 pytestmark = pytest.mark.django_db
 
