@@ -32,7 +32,7 @@ from tasks.models import (
     Project,
     Role,
 )
-from tasks.selectors.projects import owner_of, owner_only, project_not_found
+from tasks.selectors.projects import owner_only, project_not_found
 
 PROJECT_FIELDS = ("name", "description", "color", "archived")
 
@@ -192,8 +192,10 @@ def invitation_send(
     mail in the same transaction. Inviting an address that already has a pending invitation renews it (new
     role, inviter and 7 days). Inviting a member (yourself included) is 409 `already_member`."""
     now = now or timezone.now()
-    owner_of(user=user, project_id=project_id)
     with transaction.atomic():
+        # The project's lock, as for any change of its membership: an owner demoted or a project deleted
+        # meanwhile cannot send (and the invitation cannot outlive its project).
+        _lock_as_owner(user=user, project_id=project_id)
         if Membership.objects.filter(project_id=project_id, user__email=email).exists():
             raise _already_member()
         values = {
@@ -233,8 +235,8 @@ def invitation_send(
 
 def invitation_revoke(*, user: Any, project_id: int, invitation_id: int, meta: RequestContext) -> None:
     """Owner only: a pending invitation of this project stops working at once."""
-    owner_of(user=user, project_id=project_id)
     with transaction.atomic():
+        _lock_as_owner(user=user, project_id=project_id)
         invitation = (
             Invitation.objects.select_for_update()
             .filter(pk=invitation_id if 0 < invitation_id <= MAX_ID else 0, project_id=project_id)
@@ -262,12 +264,15 @@ def _close(invitation: Invitation, status: str) -> None:
 
 def _addressed_to(*, user: Any, invitation_id: int) -> Invitation:
     """The invitation, locked, if it is addressed to the caller; else the same 404 as one that is not there.
-    An invitation that can no longer be answered (answered, revoked, expired) is 409 and nothing changes."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .filter(pk=invitation_id if 0 < invitation_id <= MAX_ID else 0, email=user.email)
-        .first()
-    )
+    An invitation that can no longer be answered (answered, revoked, expired) is 409 and nothing changes.
+
+    The project's row is locked first, then the invitation's: the order in which deleting the project takes
+    them, so an answer and a deletion queue rather than deadlock, and nobody joins a project being deleted.
+    """
+    mine = Invitation.objects.filter(pk=invitation_id if 0 < invitation_id <= MAX_ID else 0, email=user.email)
+    project_id = mine.values_list("project_id", flat=True).first()
+    project = Project.objects.select_for_update().filter(pk=project_id).first() if project_id else None
+    invitation = mine.select_for_update().first() if project is not None else None
     if invitation is None:
         raise NotFound("Invitation not found.")
     if invitation.status != InvitationStatus.PENDING:
@@ -280,7 +285,7 @@ def _addressed_to(*, user: Any, invitation_id: int) -> Invitation:
 def invitation_accept(*, user: Any, invitation_id: int, meta: RequestContext) -> int:
     """Joins the project in the invitation's role; answers the project's id.
 
-    The invitation's row is locked, so of concurrent accepts one joins and the others find it accepted (409);
+    The rows are locked, so of concurrent accepts one joins and the others find it accepted (409);
     the unique (user, project) index backs that up. The caller's email must be verified (403
     `email_unverified`): an invitation goes to a mailbox, and only a verified address shows the caller owns it.
     """

@@ -148,3 +148,29 @@ def test_concurrent_accepts_of_one_invitation_make_one_membership(user: Any, out
     invitation.refresh_from_db()
     assert invitation.status == InvitationStatus.ACCEPTED
     assert Event.objects.filter(event=EventType.PROJECT_MEMBER_ADDED).count() == 1
+
+
+def test_accepting_while_the_project_is_deleted_never_fails_and_leaves_nothing_behind(
+    user: Any, outsider: Any, client_for: Any
+) -> None:
+    project = project_create(owner=user, data={"name": "Doomed"}, meta=SYSTEM)
+    invitation = Invitation.objects.create(
+        project=project, email=outsider.email, role=Role.VIEWER, expires_at=timezone.now() + timedelta(days=7)
+    )
+    owner, invitee = client_for(user), client_for(outsider)
+
+    with slowed_audit():
+        deleted, accepted = all_at_once(
+            [
+                partial(owner.delete, f"/api/v1/projects/{project.pk}"),
+                partial(invitee.post, f"/api/v1/invitations/{invitation.pk}/accept"),
+            ]
+        )
+
+    # Whichever runs first, the other waits for it on the project's row lock: the deletion always goes
+    # through, the accept joins a project that is then deleted with its members, or finds it gone.
+    assert deleted.status_code == 204, deleted.content
+    assert accepted.status_code in (200, 404), accepted.content
+    assert not Project.objects.exists()
+    assert not Membership.objects.exists()
+    assert not Invitation.objects.exists()
