@@ -35,6 +35,16 @@ class EventType(models.TextChoices):
     TASK_RESTORED = "task.restored", "Task restored"
     TASK_BULK = "task.bulk_action", "Bulk action"
     TASKS_EXPORTED = "task.exported", "Tasks exported"
+    PROJECT_CREATED = "project.created", "Project created"
+    PROJECT_UPDATED = "project.updated", "Project updated"
+    PROJECT_DELETED = "project.deleted", "Project deleted"
+    PROJECT_MEMBER_ADDED = "project.member_added", "Project member added"
+    PROJECT_MEMBER_REMOVED = "project.member_removed", "Project member removed"
+    PROJECT_ROLE_CHANGED = "project.role_changed", "Project role changed"
+    PROJECT_INVITATION_SENT = "project.invitation_sent", "Project invitation sent"
+    PROJECT_INVITATION_ACCEPTED = "project.invitation_accepted", "Project invitation accepted"
+    PROJECT_INVITATION_DECLINED = "project.invitation_declined", "Project invitation declined"
+    PROJECT_INVITATION_REVOKED = "project.invitation_revoked", "Project invitation revoked"
 
 
 class Event(models.Model):

@@ -292,6 +292,7 @@ REST_FRAMEWORK = {
         "login": env_rate("THROTTLE_LOGIN", "10/min"),
         "register": env_rate("THROTTLE_REGISTER", "20/hour"),
         "password_reset": env_rate("THROTTLE_PASSWORD_RESET", "5/hour"),
+        "invitations": env_rate("THROTTLE_INVITATIONS", "50/hour"),
     },
     "NUM_PROXIES": None,
     "URL_FORMAT_OVERRIDE": None,
@@ -375,6 +376,7 @@ JOBS_KEEP_FAILED_DAYS = 30
 PERIODIC_JOBS = {
     "purge_trash": {"job": "tasks.jobs.purge_trash", "every": timedelta(hours=1)},
     "purge_idempotency_keys": {"job": "tasks.jobs.purge_idempotency_keys", "every": timedelta(hours=1)},
+    "purge_invitations": {"job": "tasks.jobs.purge_invitations", "every": timedelta(days=1)},
     "prune_sessions": {"job": "accounts.jobs.prune_sessions", "every": timedelta(days=1)},
     "prune_audit": {"job": "audit.jobs.prune_audit", "every": timedelta(days=1)},
     "prune_jobs": {"job": "config.jobs.jobs.prune_jobs", "every": timedelta(days=1)},

@@ -10,15 +10,18 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
+from accounts.admin import StaffConsoleMixin
 from audit.context import RequestContext
 from config.http.errors import ApplicationError
-from tasks import services
-from tasks.models import Task, TaskQuerySet
-from tasks.serializers import TagsField
+from tasks.models import Invitation, InvitationStatus, Membership, Project, Task, TaskQuerySet
+from tasks.serializers.tasks import TagsField
+from tasks.services import tasks as services
+from tasks.services.projects import member_make_owner
 
 # What staff may change on a task; the rest (owner once created, timestamps, version) is the services' to set.
 EDITABLE = ("title", "description", "status", "priority", "due_at", "tags")
@@ -120,3 +123,72 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(description="Restore selected tasks from the trash")
     def restore_from_trash(self, request: HttpRequest, queryset: TaskQuerySet) -> None:
         self._per_owner(request, queryset.trashed(), "restore", "restored")
+
+
+# Projects ---------------------------------------------------------------------------------------------
+# Read-only pages for every staff member: projects with their members and pending invitations. The one change
+# staff make here, making a member owner (a project whose owners have gone, a handover), goes through the same
+# service as the API's role changes and is audited as `project.role_changed` with the staff member as actor.
+
+
+class MembershipInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Membership
+    fields = ("user", "role", "joined_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("joined_at", "id")
+
+
+class PendingInvitationInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Invitation
+    verbose_name = "pending invitation"
+    verbose_name_plural = "pending invitations"
+    fields = ("email", "role", "invited_by", "created_at", "expires_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Invitation]:
+        return super().get_queryset(request).filter(status=InvitationStatus.PENDING, expires_at__gt=timezone.now())
+
+
+@admin.register(Project)
+class ProjectAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["name", "member_count", "archived", "created_at", "updated_at"]
+    list_filter = ["archived", "created_at"]
+    search_fields = ["name", "memberships__user__email"]
+    ordering = ["name", "id"]
+    fields = readonly_fields = ("name", "description", "color", "archived", "created_at", "updated_at")
+    inlines = [MembershipInline, PendingInvitationInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Project]:
+        return super().get_queryset(request).annotate(members_count=Count("memberships"))
+
+    @admin.display(description="members", ordering="members_count")
+    def member_count(self, project: Project) -> int:
+        return int(project.members_count)  # type: ignore[attr-defined]
+
+
+@admin.register(Membership)
+class MembershipAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["user", "project", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["project__name", "user__email"]
+    list_select_related = ["user", "project"]
+    ordering = ["project__name", "joined_at", "id"]
+    fields = readonly_fields = ("project", "user", "role", "joined_at")
+    actions = ["make_owner"]
+
+    @admin.action(description="Make the selected members owners of their projects")
+    def make_owner(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        meta = RequestContext.from_request(request)
+        count = 0
+        for project_id, user_id in queryset.values_list("project_id", "user_id"):
+            try:
+                member_make_owner(project_id=project_id, member_id=user_id, meta=meta)
+                count += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{user_id}: {exc.detail}", messages.ERROR)
+        self.message_user(request, f"{count} member(s) are now owners.")

@@ -2,8 +2,8 @@
 
 from django.urls import re_path
 
-from tasks import views
 from tasks.urls import TASK
+from tasks.views import tasks as views
 
 USER = r"(?P<user_id>[^/]+)"
 

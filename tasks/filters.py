@@ -12,14 +12,15 @@ from typing import Any
 
 import django_filters.rest_framework as df
 from django import forms
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django_filters.fields import MultipleChoiceField
 
 from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter, WhenFilter, split_commas
-from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, STATUSES, Task, TaskQuerySet
-from tasks.selectors import overdue_q
-from tasks.serializers import normalise_tag
+from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, ROLES, STATUSES, Project, Task, TaskQuerySet
+from tasks.selectors.tasks import overdue_q
+from tasks.serializers.tasks import normalise_tag
 
 ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title")
 
@@ -154,3 +155,31 @@ class TaskFilter(df.FilterSet):
     def is_filtered(cls, params: Any) -> bool:
         """Whether the query string holds any of this FilterSet's parameters (else it would change nothing)."""
         return any(name in params for name in cls.base_filters)
+
+
+# Projects ---------------------------------------------------------------------------------------------
+
+PROJECT_ORDERING_FIELDS = ("name", "created_at")
+
+
+def _filter_role(qs: QuerySet[Any], name: str, value: list[str]) -> QuerySet[Any]:
+    return qs.filter(role__in=value) if value else qs
+
+
+class ProjectFilter(df.FilterSet):
+    archived = StrictBooleanFilter(help_text="true: archived projects only; false: the others.")
+    role = ChoicesFilter(
+        choices=[(r, r) for r in ROLES],
+        method=_filter_role,
+        help_text="Your role: one or more of owner, editor, viewer (repeat the parameter or separate with commas).",
+    )
+    ordering = OrderingFilter(
+        keys=PROJECT_ORDERING_FIELDS,
+        tiebreak="id",
+        help_text="Comma-separated keys among name, created_at, each with an optional - for descending. "
+        "Default name. Ties are broken by id.",
+    )
+
+    class Meta:
+        model = Project
+        fields: list[str] = []

@@ -1,10 +1,16 @@
-"""Background jobs of the tasks app: the trash and idempotency-key retention, run periodically."""
+"""Background jobs of the tasks app: invitation emails, and the trash, idempotency-key and invitation
+retention, run periodically."""
 
 from __future__ import annotations
 
-from django_tasks import task
+from django.conf import settings
+from django.utils import timezone
+from django_tasks import TaskContext, task
 
-from tasks.services import idempotency_keys_purge, tasks_purge_deleted
+from accounts.emails import render
+from config.jobs.effects import once
+from tasks.models import Invitation, InvitationStatus
+from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
 
 
 @task()
@@ -17,3 +23,36 @@ def purge_trash() -> int:
 def purge_idempotency_keys() -> int:
     """Forgets idempotency keys past their 24 hours."""
     return idempotency_keys_purge()
+
+
+@task(takes_context=True)
+def send_invitation(context: TaskContext, *, invitation_id: int) -> str:
+    """Mails a project invitation to its address, naming the project and the inviter. The job holds the
+    invitation's id only; an invitation answered, revoked or expired meanwhile is not mailed. A run after a
+    successful send sends nothing."""
+    invitation = Invitation.objects.select_related("project", "invited_by").filter(pk=invitation_id).first()
+    if invitation is None or invitation.status != InvitationStatus.PENDING or invitation.expires_at <= timezone.now():
+        return "nothing to send"
+    inviter = invitation.invited_by
+    message = render(
+        to=invitation.email,
+        template="project_invitation",
+        context={
+            "project_name": invitation.project.name,
+            "inviter": (inviter.full_name or inviter.email) if inviter is not None else "A Taskdesk user",
+            "role": invitation.role,
+            "expires_at": invitation.expires_at,
+            "link": f"{settings.FRONTEND_URL}/invitations",
+        },
+    )
+    sent = once(f"email:{context.task_result.id}", message.send)
+    return "sent" if sent else "already sent"
+
+
+@task()
+def purge_invitations() -> int:
+    """Forgets invitations that expired (or were answered) a month ago."""
+    # Imported here: the project services queue this module's emails, so they import it first.
+    from tasks.services.projects import invitations_purge_expired
+
+    return invitations_purge_expired()

@@ -163,3 +163,99 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key}"
+
+
+# Projects ---------------------------------------------------------------------------------------------
+
+MAX_PROJECT_NAME = 100
+MAX_PROJECT_DESCRIPTION = 2_000
+DEFAULT_COLOR = "#808080"
+INVITATION_DAYS = 7
+
+
+class Role(models.TextChoices):
+    """What a member may do: an owner everything, an editor the tasks, a viewer read (and comment)."""
+
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+ROLES: tuple[str, ...] = tuple(Role.values)
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=MAX_PROJECT_NAME)
+    description = models.TextField(max_length=MAX_PROJECT_DESCRIPTION, blank=True, default="")
+    color = models.CharField(max_length=7, default=DEFAULT_COLOR)
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="projects")
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in a project. Visibility is this table: a project is the caller's when a row joins them."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=8, choices=Role.choices)
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        # The unique index on (user, project) is the one every visibility check walks: "is this user a member
+        # of this project, and as what" is an index lookup. The project's own index serves the member list.
+        constraints = [
+            models.UniqueConstraint(fields=["user", "project"], name="membership_user_project_uniq"),
+            models.CheckConstraint(condition=Q(role__in=ROLES), name="membership_role_valid"),
+        ]
+        indexes = [models.Index(fields=["project", "joined_at"], name="membership_project_joined_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} of {self.project_id}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+PENDING = Q(status=InvitationStatus.PENDING)
+
+
+class Invitation(models.Model):
+    """An invitation of an address (canonical form, accounts/addresses.py) to a project, for 7 days.
+
+    At most one pending invitation per project and address: inviting again renews it.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=8, choices=Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=InvitationStatus.choices, default=InvitationStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "email"], condition=PENDING, name="invitation_pending_uniq"),
+            models.CheckConstraint(condition=Q(role__in=ROLES), name="invitation_role_valid"),
+        ]
+        # "My invitations" looks pending ones up by address.
+        indexes = [models.Index(fields=["email", "expires_at"], condition=PENDING, name="invitation_email_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.project_id} ({self.status})"

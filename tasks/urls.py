@@ -1,10 +1,15 @@
 from django.urls import re_path
 
-from tasks import views
+from tasks.views import projects
+from tasks.views import tasks as views
 
 # Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
 # catch-all 404, and the services answer 404 for the few 19-digit numbers past a bigint.
 TASK = r"(?P<id>[0-9]{1,19})"
+PROJECT = TASK
+INVITATION = r"(?P<invitation_id>[0-9]{1,19})"
+# A malformed user id is the member view's 404 (not the catch-all's), like an unknown one.
+MEMBER = r"(?P<user_id>[^/]{1,64})"
 
 urlpatterns = [
     re_path(r"^tasks/?$", views.TaskListView.as_view(), name="task-list"),
@@ -16,4 +21,23 @@ urlpatterns = [
     re_path(rf"^tasks/{TASK}/complete/?$", views.TaskCompleteView.as_view(), name="task-complete"),
     re_path(rf"^tasks/{TASK}/reopen/?$", views.TaskReopenView.as_view(), name="task-reopen"),
     re_path(rf"^tasks/{TASK}/restore/?$", views.TaskRestoreView.as_view(), name="task-restore"),
+    re_path(r"^projects/?$", projects.ProjectListView.as_view(), name="project-list"),
+    re_path(rf"^projects/{PROJECT}/?$", projects.ProjectDetailView.as_view(), name="project-detail"),
+    re_path(rf"^projects/{PROJECT}/members/?$", projects.MemberListView.as_view(), name="project-members"),
+    re_path(rf"^projects/{PROJECT}/members/{MEMBER}/?$", projects.MemberDetailView.as_view(), name="project-member"),
+    re_path(
+        rf"^projects/{PROJECT}/invitations/?$",
+        projects.ProjectInvitationListView.as_view(),
+        name="project-invitations",
+    ),
+    re_path(
+        rf"^projects/{PROJECT}/invitations/{INVITATION}/?$",
+        projects.ProjectInvitationDetailView.as_view(),
+        name="project-invitation",
+    ),
+    re_path(r"^invitations/?$", projects.InvitationListView.as_view(), name="invitation-list"),
+    re_path(rf"^invitations/{INVITATION}/accept/?$", projects.InvitationAcceptView.as_view(), name="invitation-accept"),
+    re_path(
+        rf"^invitations/{INVITATION}/decline/?$", projects.InvitationDeclineView.as_view(), name="invitation-decline"
+    ),
 ]

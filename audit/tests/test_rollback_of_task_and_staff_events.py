@@ -34,7 +34,7 @@ def fails_with_nothing_recorded(response: Any, events_before: int) -> None:
 
 def test_a_task_create_that_rolls_back_records_nothing_and_creates_nothing(auth_client: APIClient) -> None:
     before = Event.objects.count()
-    with mock.patch("tasks.services.audit_record", side_effect=raise_after_recording) as patched:
+    with mock.patch("tasks.services.tasks.audit_record", side_effect=raise_after_recording) as patched:
         response = auth_client.post("/api/v1/tasks/", {"title": "Never saved"}, format="json")
 
     assert patched.called
@@ -45,7 +45,7 @@ def test_a_task_create_that_rolls_back_records_nothing_and_creates_nothing(auth_
 def test_a_task_update_that_rolls_back_records_nothing_and_changes_nothing(auth_client: APIClient) -> None:
     task_id = auth_client.post("/api/v1/tasks/", {"title": "Original"}, format="json").json()["id"]
     before = Event.objects.count()
-    with mock.patch("tasks.services.audit_record", side_effect=raise_after_recording):
+    with mock.patch("tasks.services.tasks.audit_record", side_effect=raise_after_recording):
         response = auth_client.patch(f"/api/v1/tasks/{task_id}", {"title": "Changed"}, format="json")
 
     fails_with_nothing_recorded(response, before)
@@ -55,7 +55,7 @@ def test_a_task_update_that_rolls_back_records_nothing_and_changes_nothing(auth_
 def test_a_bulk_action_that_rolls_back_records_nothing_and_changes_no_task(auth_client: APIClient) -> None:
     ids = [auth_client.post("/api/v1/tasks/", {"title": f"T{n}"}, format="json").json()["id"] for n in range(3)]
     before = Event.objects.count()
-    with mock.patch("tasks.services.audit_record", side_effect=raise_after_recording):
+    with mock.patch("tasks.services.tasks.audit_record", side_effect=raise_after_recording):
         response = auth_client.post("/api/v1/tasks/bulk/", {"action": "delete", "ids": ids}, format="json")
 
     fails_with_nothing_recorded(response, before)

@@ -101,7 +101,7 @@ def test_anything_else_that_needs_redis_answers_503_not_500(
     def needs_redis(*args: Any, **kwargs: Any) -> Any:
         raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("tasks.views.TaskListView.get", needs_redis)
+    monkeypatch.setattr("tasks.views.tasks.TaskListView.get", needs_redis)
     response = auth_client.get("/api/v1/tasks/")
     assert_error(response, 503, "service_unavailable")
     assert response["Retry-After"] == "5"

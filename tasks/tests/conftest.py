@@ -14,7 +14,10 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts.services import session_open
+from accounts.tests.factories import UserFactory
 from audit.context import SYSTEM
+from tasks.models import Membership, Project, Role
+from tasks.services.projects import project_create
 from tasks.tests.factories import TaskFactory
 
 
@@ -47,3 +50,34 @@ def task(user: Any) -> Any:
 @pytest.fixture
 def foreign_task(outsider: Any) -> Any:
     return TaskFactory(owner=outsider, title="Not yours", tags=["secret"])
+
+
+# Projects: one project with an owner (`user`), an editor and a viewer; `outsider` belongs to none.
+
+
+@pytest.fixture
+def editor(db: Any) -> Any:
+    return UserFactory(email="editor@example.com", full_name="Eddie Editor", email_verified=True)
+
+
+@pytest.fixture
+def viewer(db: Any) -> Any:
+    return UserFactory(email="viewer@example.com", full_name="Vera Viewer", email_verified=True)
+
+
+@pytest.fixture
+def project(user: Any, editor: Any, viewer: Any) -> Project:
+    project = project_create(owner=user, data={"name": "Launch", "description": "The spring launch"}, meta=SYSTEM)
+    Membership.objects.create(project=project, user=editor, role=Role.EDITOR)
+    Membership.objects.create(project=project, user=viewer, role=Role.VIEWER)
+    return Project.objects.get(pk=project.pk)
+
+
+@pytest.fixture
+def editor_client(editor: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
+    return client_for(editor)
+
+
+@pytest.fixture
+def viewer_client(viewer: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
+    return client_for(viewer)

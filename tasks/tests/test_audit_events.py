@@ -114,7 +114,7 @@ def test_when_recording_fails_the_change_rolls_back_with_it(
     before = (Task.objects.count(), Task.objects.get(pk=task.pk).version)
     if body and body.get("ids"):
         body = {**body, "ids": [task.id]}
-    with mock.patch("tasks.services.audit_record", side_effect=RuntimeError("audit down")):
+    with mock.patch("tasks.services.tasks.audit_record", side_effect=RuntimeError("audit down")):
         response = getattr(owner_client, method)(path.format(id=task.id), body, format="json")
     assert response.status_code == 500
     assert (Task.objects.count(), Task.objects.get(pk=task.pk).version) == before
@@ -123,7 +123,7 @@ def test_when_recording_fails_the_change_rolls_back_with_it(
 
 
 def test_a_trashed_task_purged_leaves_its_events(owner_client: Any, task: Any) -> None:
-    from tasks.services import tasks_purge_deleted
+    from tasks.services.tasks import tasks_purge_deleted
 
     owner_client.delete(f"/api/v1/tasks/{task.id}")
     tasks_purge_deleted(days=0, now=timezone.now() + timedelta(seconds=1))

@@ -45,7 +45,7 @@ def test_purge_takes_days(user: Any) -> None:
 
 
 def test_purge_works_in_batches(user: Any) -> None:
-    from tasks.services import tasks_purge_deleted
+    from tasks.services.tasks import tasks_purge_deleted
 
     TaskFactory.create_batch(12, owner=user, deleted_at=timezone.now() - timedelta(days=40))
     assert tasks_purge_deleted(batch_size=5) == 12

@@ -9,9 +9,9 @@ import pytest
 from django.db.models import Count, Window
 
 from config.http.pagination import PAGE_TOTAL
-from tasks import selectors
 from tasks.models import Priority, Status
-from tasks.serializers import TASK_COLUMNS
+from tasks.selectors import tasks as selectors
+from tasks.serializers.tasks import TASK_COLUMNS
 from tasks.tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db

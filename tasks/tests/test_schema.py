@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
-from tasks.serializers import TASK_FIELDS, TRASH_FIELDS
+from accounts.tests.factories import UserFactory
+from tasks.serializers.tasks import TASK_FIELDS, TRASH_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +114,82 @@ def test_the_task_routes_generate_without_a_warning() -> None:
         SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
     assert not GENERATOR_STATS._warn_cache
     assert not GENERATOR_STATS._error_cache
+
+
+# Projects, members and invitations ------------------------------------------------------------------------
+
+PROJECT_PATHS = {
+    "/api/v1/projects/": {"get", "post"},
+    "/api/v1/projects/{id}/": {"get", "patch", "delete"},
+    "/api/v1/projects/{id}/members/": {"get"},
+    "/api/v1/projects/{id}/members/{user_id}/": {"patch", "delete"},
+    "/api/v1/projects/{id}/invitations/": {"get", "post"},
+    "/api/v1/projects/{id}/invitations/{invitation_id}/": {"delete"},
+    "/api/v1/invitations/": {"get"},
+    "/api/v1/invitations/{invitation_id}/accept/": {"post"},
+    "/api/v1/invitations/{invitation_id}/decline/": {"post"},
+}
+# (path, method): the success status and the errors particular to it (beyond 401, 429, 503 everywhere).
+PROJECT_RESPONSES = {
+    ("/api/v1/projects/", "get"): {"200", "400", "404"},
+    ("/api/v1/projects/", "post"): {"201", "400"},
+    ("/api/v1/projects/{id}/", "get"): {"200", "404"},
+    ("/api/v1/projects/{id}/", "patch"): {"200", "400", "403", "404"},
+    ("/api/v1/projects/{id}/", "delete"): {"204", "403", "404"},
+    ("/api/v1/projects/{id}/members/", "get"): {"200", "400", "404"},
+    ("/api/v1/projects/{id}/members/{user_id}/", "patch"): {"200", "400", "403", "404", "409"},
+    ("/api/v1/projects/{id}/members/{user_id}/", "delete"): {"204", "403", "404", "409"},
+    ("/api/v1/projects/{id}/invitations/", "get"): {"200", "403", "404"},
+    ("/api/v1/projects/{id}/invitations/", "post"): {"202", "400", "403", "404", "409"},
+    ("/api/v1/projects/{id}/invitations/{invitation_id}/", "delete"): {"204", "403", "404"},
+    ("/api/v1/invitations/", "get"): {"200", "400", "404"},
+    ("/api/v1/invitations/{invitation_id}/accept/", "post"): {"200", "403", "404", "409"},
+    ("/api/v1/invitations/{invitation_id}/decline/", "post"): {"204", "404", "409"},
+}
+
+
+def test_every_project_path_and_method_is_documented(schema: dict[str, Any]) -> None:
+    for path, methods in PROJECT_PATHS.items():
+        assert set(schema["paths"][path]) == methods, path
+
+
+@pytest.mark.parametrize(("path", "method"), list(PROJECT_RESPONSES), ids=[f"{m} {p}" for p, m in PROJECT_RESPONSES])
+def test_every_project_operation_documents_its_success_and_errors(
+    schema: dict[str, Any], path: str, method: str
+) -> None:
+    responses = set(operation(schema, path, method)["responses"])
+    assert PROJECT_RESPONSES[(path, method)] | {"401", "429", "503"} <= responses
+
+
+def test_the_project_bodies_are_documented(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    assert components["ProjectWriteRequest"]["required"] == ["name"]
+    assert set(components["ProjectWriteRequest"]["properties"]) == {"name", "description", "color", "archived"}
+    assert "required" not in components["PatchedProjectPatchRequest"]
+    assert components["MemberRoleRequest"]["required"] == ["role"]
+    assert set(components["InvitationCreateRequest"]["required"]) == {"email", "role"}
+    assert parameter_names(operation(schema, "/api/v1/projects/", "get")) >= {
+        "archived",
+        "role",
+        "ordering",
+        "page",
+        "page_size",
+    }
+
+
+def test_the_project_shapes_are_what_the_api_sends(
+    schema: dict[str, Any], owner_client: Any, project: Any, client_for: Any
+) -> None:
+    components = schema["components"]["schemas"]
+    body = owner_client.get(f"/api/v1/projects/{project.pk}").json()
+    assert list(components["Project"]["properties"]) == list(body)
+    member = owner_client.get(f"/api/v1/projects/{project.pk}/members").json()["results"][0]
+    assert list(components["Member"]["properties"]) == list(member)
+    assert list(components["MemberUser"]["properties"]) == list(member["user"])
+    sent = owner_client.post(
+        f"/api/v1/projects/{project.pk}/invitations", {"email": "x@example.com", "role": "viewer"}, format="json"
+    ).json()
+    assert list(components["Invitation"]["properties"]) == list(sent)
+    friend = UserFactory(email="x@example.com")
+    received = client_for(friend).get("/api/v1/invitations/").json()["results"][0]
+    assert list(components["ReceivedInvitation"]["properties"]) == list(received)

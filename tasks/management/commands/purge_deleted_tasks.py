@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from tasks.services import idempotency_keys_purge, tasks_purge_deleted
+from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
 
 
 class Command(BaseCommand):

@@ -28,10 +28,10 @@ from audit.context import RequestContext
 from config.http.errors import ValidationFailed
 from config.http.input import validated
 from config.http.schema import ErrorSerializer
-from tasks import selectors, services
 from tasks.filters import TaskFilter, TaskFilterBackend
 from tasks.models import Task
-from tasks.serializers import (
+from tasks.selectors import tasks as selectors
+from tasks.serializers.tasks import (
     TAG_SEPARATOR,
     TASK_COLUMNS,
     TASK_FIELDS,
@@ -46,6 +46,7 @@ from tasks.serializers import (
     task_row_to_dict,
     task_to_dict,
 )
+from tasks.services import tasks as services
 
 # OpenAPI pieces --------------------------------------------------------------------------------------------
 

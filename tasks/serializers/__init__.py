@@ -1,0 +1,1 @@
+"""Shapes of the tasks app, by concept: `tasks` and `projects`."""

@@ -1,0 +1,2 @@
+"""Writes of the tasks app, by concept: `tasks` (tasks, trash, bulk, idempotent create), `projects`
+(projects, members and roles, invitations)."""

@@ -1,0 +1,1 @@
+"""Endpoints of the tasks app, by concept: `tasks` and `projects`."""
