@@ -110,6 +110,9 @@ def sessions_end_all(
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
     ended = sessions.update(ended_at=timezone.now(), end_reason=reason)
+    # A sign-in waiting for its second factor is a session about to open: it must not outlive this either
+    # (its password may be the one just changed or reset).
+    _mfa_challenges_spend(user=user)
     metrics.sessions_revoked(reason=reason, count=ended)
     audit_record(event=event, user=user, meta=meta, details={**(details or {}), "sessions_ended": ended})
     return ended
@@ -522,7 +525,7 @@ def _mfa_remove(*, user: User) -> None:
     """Forgets the user's device and recovery codes; call inside a transaction holding the user row."""
     TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
-    MfaChallenge.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+    _mfa_challenges_spend(user=user)
     user.mfa_enabled = False
     user.save(update_fields=["mfa_enabled"])
 
@@ -574,6 +577,11 @@ def mfa_reset_by_staff(*, actor: User | None, user: User, meta: RequestContext) 
         audit_record(event=EventType.MFA_RESET_BY_STAFF, user=locked, meta=_as(actor, meta))
         _notice(kind="mfa_reset_by_staff", user=locked, meta=meta)
     return True
+
+
+def _mfa_challenges_spend(*, user: User) -> None:
+    """Ends the user's sign-ins still waiting for a second factor; their mfa_tokens answer token_invalid."""
+    MfaChallenge.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
 
 
 def _mfa_challenge_open(*, user: User) -> MfaRequired:

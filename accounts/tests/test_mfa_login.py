@@ -12,6 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts.jobs import prune_mfa_challenges
+from accounts.mfa import digest
 from accounts.models import MfaChallenge, Session, User
 from accounts.tests.factories import PASSWORD
 from accounts.tests.helpers import assert_error
@@ -147,6 +149,28 @@ def test_the_mfa_token_expires_after_five_minutes(enrolled: Any, user: User, tim
     time_machine.move_to(later, tick=False)
 
     assert_error(second_step(token, totp_code(secret, later)), 401, "token_invalid")
+
+
+def test_the_mfa_token_still_works_just_before_it_expires(enrolled: Any, user: User, time_machine: Any) -> None:
+    secret, _ = enrolled
+    token = mfa_token_for(user.email)
+    almost = T1 + timedelta(seconds=settings.MFA_TOKEN_SECONDS - 1)
+    time_machine.move_to(almost, tick=False)
+
+    assert second_step(token, totp_code(secret, almost)).status_code == 200
+
+
+def test_expired_mfa_tokens_are_pruned_by_the_hourly_job(enrolled: Any, user: User, time_machine: Any) -> None:
+    mfa_token_for(user.email)
+    time_machine.move_to(T1 + timedelta(hours=1, minutes=4), tick=False)
+    fresh = mfa_token_for(user.email)
+
+    assert prune_mfa_challenges.call() == 0
+    time_machine.move_to(T1 + timedelta(hours=1, minutes=6), tick=False)
+    assert prune_mfa_challenges.call() == 1
+
+    (left,) = MfaChallenge.objects.all()
+    assert left.token_hash == digest(fresh)
 
 
 def test_a_code_of_another_user_does_not_complete_this_users_sign_in(

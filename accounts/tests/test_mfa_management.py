@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django_tasks_db.models import DBTaskResult
 from rest_framework.test import APIClient
 
 from accounts.models import RecoveryCode, Session, TotpDevice, User
@@ -61,6 +62,22 @@ def test_an_mfa_token_issued_before_it_was_turned_off_dies_with_it(auth_client: 
     token = mfa_token_for(user.email)
 
     assert disable(auth_client).status_code == 204
+
+    assert_error(second_step(token, codes[0]), 401, "token_invalid")
+
+
+@pytest.mark.parametrize("how", ["password_change", "logout_all"])
+def test_a_sign_in_waiting_for_its_code_dies_when_every_session_ends(
+    auth_client: APIClient, user: User, how: str
+) -> None:
+    _, codes = enroll(auth_client)
+    token = mfa_token_for(user.email)
+
+    if how == "password_change":
+        body = {"current_password": PASSWORD, "new_password": "an entirely fresh passphrase"}
+        assert auth_client.post("/api/v1/auth/password/change", body, format="json").status_code == 204
+    else:
+        assert auth_client.post("/api/v1/auth/logout/all").status_code == 204
 
     assert_error(second_step(token, codes[0]), 401, "token_invalid")
 
@@ -163,3 +180,18 @@ def test_recovery_codes_left_counts_down(auth_client: APIClient, user: User, mfa
     mfa_clock.move_to(T0 + timedelta(minutes=1), tick=False)
 
     assert auth_client.get(STATUS).json() == {"totp_enabled": True, "recovery_codes_left": 7}
+
+
+def test_no_secret_code_or_mfa_token_reaches_the_audit_log_or_the_job_table(
+    auth_client: APIClient, user: User, mfa_clock: Any
+) -> None:
+    secret, first = enroll(auth_client)
+    token = mfa_token_for(user.email)
+    assert second_step(token, first[0]).status_code == 200
+    second_step(mfa_token_for(user.email), "000001")
+    new = regenerate(auth_client).json()["recovery_codes"]
+
+    stored = str(list(Event.objects.values_list("details", flat=True)))
+    stored += str(list(DBTaskResult.objects.values_list("args_kwargs", flat=True)))
+    for value in (secret, token, *first, *new, *(code.replace("-", "") for code in first + new)):
+        assert value not in stored
