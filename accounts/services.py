@@ -523,9 +523,10 @@ def totp_confirm(*, user: User, code: str, meta: RequestContext) -> list[str]:
 
 def _mfa_remove(*, user: User) -> None:
     """Forgets the user's device and recovery codes; call inside a transaction holding the user row."""
+    # Challenges first: a concurrent second step locks its challenge, then the device, in that order too.
+    _mfa_challenges_spend(user=user)
     TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
-    _mfa_challenges_spend(user=user)
     user.mfa_enabled = False
     user.save(update_fields=["mfa_enabled"])
 
