@@ -212,18 +212,27 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         "is_active",
         "is_staff",
         "email_verified",
+        "mfa_enabled",
         "locked",
         "date_joined",
         "last_login",
     )
-    list_filter = ("is_active", "is_staff", "is_superuser", "email_verified", LockedFilter, "date_joined")
+    list_filter = (
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "email_verified",
+        "mfa_enabled",
+        LockedFilter,
+        "date_joined",
+    )
     search_fields = ("email", "full_name")
     ordering = ("email",)
-    readonly_fields = ("id", "date_joined", "last_login", "profile_completion")
+    readonly_fields = ("id", "date_joined", "last_login", "profile_completion", "mfa_enabled")
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("full_name", "bio", "avatar_url", "timezone", "profile_completion")}),
-        ("Status", {"fields": ("is_active", "email_verified", "is_staff", "is_superuser")}),
+        ("Status", {"fields": ("is_active", "email_verified", "is_staff", "is_superuser", "mfa_enabled")}),
         ("Permissions", {"classes": ("collapse",), "fields": ("groups", "user_permissions")}),
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
@@ -233,7 +242,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     )
     inlines = [LiveSessionInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    actions = ["deactivate_users", "activate_users", "unlock_users", "revoke_sessions"]
+    actions = ["deactivate_users", "activate_users", "unlock_users", "revoke_sessions", "reset_mfa"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         # One subquery, not a query per row, computed by the rule the login applies (accounts/lockout.py).
@@ -377,6 +386,15 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         users = [user for user in queryset if not _refused(request, user, "revoke_sessions")]
         ended = sum((services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in users), 0)
         self.message_user(request, f"Revoked {ended} session(s) of {len(users)} user(s).", messages.SUCCESS)
+
+    @admin.action(description="Reset two-factor sign-in of selected users (they sign in with a password alone)")
+    def reset_mfa(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        meta = RequestContext.from_request(request)
+        users = [user for user in queryset.filter(mfa_enabled=True) if not _refused(request, user, "reset_mfa")]
+        reset = sum(services.mfa_reset_by_staff(actor=_actor(request), user=user, meta=meta) for user in users)
+        self.message_user(
+            request, f"Reset two-factor sign-in of {reset} user(s); each was told by email.", messages.SUCCESS
+        )
 
 
 # Sessions ---------------------------------------------------------------------------------------------

@@ -35,21 +35,56 @@ def _link_email(user: User, *, template: str, path: str, uid: str, token: str) -
     return render(to=user.email, template=template, context={"user": user, "uid": uid, "token": token, "link": link})
 
 
-def verification(user: User) -> EmailMultiAlternatives | None:
+def verification(user: User, details: dict[str, str]) -> EmailMultiAlternatives | None:
     if user.email_verified:
         return None
     uid, token = encode_uid(user), email_verification_tokens.make_token(user)
     return _link_email(user, template="verify_email", path="verify-email", uid=uid, token=token)
 
 
-def password_reset(user: User) -> EmailMultiAlternatives | None:
+def password_reset(user: User, details: dict[str, str]) -> EmailMultiAlternatives | None:
     if not user.is_active:
         return None
     uid, token = encode_uid(user), password_reset_tokens.make_token(user)
     return _link_email(user, template="password_reset", path="reset-password", uid=uid, token=token)
 
 
-KINDS: dict[str, Callable[[User], EmailMultiAlternatives | None]] = {
+# Security notices: what happened, told in one sentence; the template adds when, from where and what to do.
+NOTICES = {
+    "mfa_enabled": ("Two-factor sign-in was turned on", "Two-factor sign-in was turned on for your account."),
+    "mfa_disabled": ("Two-factor sign-in was turned off", "Two-factor sign-in was turned off for your account."),
+    "mfa_reset_by_staff": (
+        "Two-factor sign-in was reset",
+        "Our staff turned two-factor sign-in off for your account, at your request or for its safety.",
+    ),
+    "recovery_codes_regenerated": (
+        "New recovery codes were made",
+        "New recovery codes were made for your account; the old ones no longer work.",
+    ),
+}
+
+
+def security_notice(kind: str) -> Callable[[User, dict[str, str]], EmailMultiAlternatives | None]:
+    subject, what = NOTICES[kind]
+
+    def build(user: User, details: dict[str, str]) -> EmailMultiAlternatives | None:
+        if not user.is_active:
+            return None
+        context = {
+            "user": user,
+            "subject": subject,
+            "what": what,
+            "at": details.get("at", ""),
+            "ip_address": details.get("ip_address") or "unknown",
+            "user_agent": details.get("user_agent") or "unknown",
+        }
+        return render(to=user.email, template="security_notice", context=context)
+
+    return build
+
+
+KINDS: dict[str, Callable[[User, dict[str, str]], EmailMultiAlternatives | None]] = {
     "verify_email": verification,
     "password_reset": password_reset,
+    **{kind: security_notice(kind) for kind in NOTICES},
 }

@@ -14,23 +14,27 @@ SESSIONS_KEEP_DAYS = 7
 
 
 @task(takes_context=True)
-def send_email(context: TaskContext, *, kind: str, user_id: str) -> str:
+def send_email(context: TaskContext, *, kind: str, user_id: str, details: dict[str, str] | None = None) -> str:
     """Sends one account email. An SMTP failure raises, so the worker retries it with growing delays; a
     run after a successful send (the worker died before recording success) sends nothing."""
     user = User.objects.filter(pk=user_id).first()
-    message = emails.KINDS[kind](user) if user is not None else None
+    message = emails.KINDS[kind](user, details or {}) if user is not None else None
     if message is None:
         return "nothing to send"
     sent = once(f"email:{context.task_result.id}", message.send)
     return "sent" if sent else "already sent"
 
 
-def email_user(*, kind: str, user: User) -> None:
+def email_user(*, kind: str, user: User, details: dict[str, str] | None = None) -> None:
     """Queues an account email. Call it inside the transaction of the change: it is a row of that
-    transaction, so a rollback sends nothing and a committed change always gets its mail."""
+    transaction, so a rollback sends nothing and a committed change always gets its mail.
+
+    `details` are plain words the email shows (a security notice's time, address and user agent); never a
+    link, token or code: staff read the job table."""
     if kind not in emails.KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
-    send_email.enqueue(kind=kind, user_id=str(user.pk))
+    extra = {"details": details} if details else {}
+    send_email.enqueue(kind=kind, user_id=str(user.pk), **extra)
 
 
 @task()
@@ -40,3 +44,11 @@ def prune_sessions() -> int:
     from accounts.services import sessions_prune
 
     return sessions_prune(older_than=timedelta(days=SESSIONS_KEEP_DAYS))
+
+
+@task()
+def prune_mfa_challenges() -> int:
+    """Deletes the second steps of logins that expired (spent or not) an hour ago."""
+    from accounts.services import mfa_challenges_prune
+
+    return mfa_challenges_prune(older_than=timedelta(hours=1))

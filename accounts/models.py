@@ -13,7 +13,17 @@ from django.utils import timezone as dj_timezone
 from accounts.addresses import normalize_email
 from accounts.validators import validate_email_characters
 
-__all__ = ["PROFILE_FIELDS", "Session", "SessionQuerySet", "User", "UserManager", "normalize_email"]
+__all__ = [
+    "PROFILE_FIELDS",
+    "MfaChallenge",
+    "RecoveryCode",
+    "Session",
+    "SessionQuerySet",
+    "TotpDevice",
+    "User",
+    "UserManager",
+    "normalize_email",
+]
 
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "timezone")
 
@@ -55,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)
+    # A confirmed TOTP device exists. Kept on the user row, which the login reads anyway, so signing in
+    # without two-factor costs no extra query.
+    mfa_enabled = models.BooleanField("two-factor sign-in", default=False)
     date_joined = models.DateTimeField(default=dj_timezone.now)
 
     objects = UserManager()
@@ -142,6 +155,7 @@ class Session(models.Model):
         PASSWORD_RESET = "password_reset"
         REUSE_DETECTED = "reuse_detected"
         DEACTIVATED = "deactivated"
+        MFA_DISABLED = "mfa_disabled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
@@ -178,3 +192,60 @@ class Session(models.Model):
         """When the session ends if nobody uses it: its refresh token in force expires, or its absolute end."""
         issued = self.rotated_at or self.created_at
         return min(self.expires_at, issued + timedelta(days=settings.REFRESH_TOKEN_DAYS))
+
+
+# Two-factor sign-in -------------------------------------------------------------------------------------
+
+
+class TotpDevice(models.Model):
+    """The user's authenticator app: its RFC 6238 secret, encrypted (accounts/fields.py).
+
+    Unconfirmed until a code from the app is shown back (`confirmed_at`); a new setup replaces an unconfirmed
+    one. `last_used_step` is the 30 s time step of the last accepted code: a code is accepted only for a later
+    step, under this row's lock, so no code works twice.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="totp_device")
+    secret_encrypted = models.TextField()
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_used_step = models.BigIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"TOTP of {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One single-use recovery code, stored as the SHA-256 of an 80-bit random code (never in clear)."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of {self.user_id}"
+
+
+class MfaChallenge(models.Model):
+    """The second step of a login: the password was right, a code is still due.
+
+    The client holds `mfa_token` (random, opaque, not a JWT); only its SHA-256 is kept. It is bound to the
+    user, lives MFA_TOKEN_SECONDS, is spent by the login it completes, and dies after LOCKOUT_FAILURES wrong
+    codes.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"MFA challenge {self.pk} of {self.user_id}"

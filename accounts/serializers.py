@@ -150,6 +150,39 @@ class PasswordSerializer(serializers.Serializer[Any]):
     password = Text(**PASSWORD_FIELD)
 
 
+class LoginMfaSerializer(serializers.Serializer[Any]):
+    # Long enough for any token a client might mix up (an access token is refused as 401, not 400).
+    mfa_token = Text(max_length=4096)
+    code = Text(max_length=64, help_text="A current code of the authenticator app, or an unused recovery code.")
+
+
+class MfaCodeSerializer(serializers.Serializer[Any]):
+    code = Text(max_length=64, help_text="The code the authenticator app shows now.")
+
+
+class MfaChallengeSerializer(serializers.Serializer[Any]):
+    mfa_required = serializers.BooleanField(help_text="Always true: send a code to POST /auth/login/mfa.")
+    mfa_token = serializers.CharField(help_text="Single use, bound to this sign-in; not an access token.")
+    methods = serializers.ListField(child=serializers.ChoiceField(choices=["totp", "recovery_code"]))
+    expires_in = serializers.IntegerField(help_text="Seconds until mfa_token expires (300).")
+
+
+class TotpSetupSerializer(serializers.Serializer[Any]):
+    secret = serializers.CharField(help_text="Base32 secret, for typing into an authenticator app.")
+    otpauth_uri = serializers.CharField(help_text="otpauth://totp/... URI, for a QR code (SHA1, 6 digits, 30 s).")
+
+
+class RecoveryCodesSerializer(serializers.Serializer[Any]):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(), help_text="Ten single-use codes, shown this once; each signs in once."
+    )
+
+
+class MfaStatusSerializer(serializers.Serializer[Any]):
+    totp_enabled = serializers.BooleanField()
+    recovery_codes_left = serializers.IntegerField()
+
+
 class PasswordChangeSerializer(serializers.Serializer[Any]):
     current_password = Text(**PASSWORD_FIELD)
     new_password = Text(**PASSWORD_FIELD)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -13,11 +14,11 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import Token
 
-from accounts import lockout
+from accounts import fields, lockout, mfa
 from accounts.backends import EmailBackend
 from accounts.jobs import email_user
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
-from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
+from accounts.models import PROFILE_FIELDS, MfaChallenge, RecoveryCode, Session, TotpDevice, User, normalize_email
 from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
@@ -28,10 +29,12 @@ from config.http.errors import (
     ActionRefused,
     Conflict,
     InvalidCredentials,
+    MfaInvalid,
     TokenInvalid,
     TokenReused,
     ValidationFailed,
 )
+from config.http.formats import iso
 from config.http.input import assign_changed
 
 # The API login checks passwords with the backend directly: the lockout is counted here, with plain values,
@@ -107,6 +110,9 @@ def sessions_end_all(
     if except_session_id is not None:
         sessions = sessions.exclude(pk=except_session_id)
     ended = sessions.update(ended_at=timezone.now(), end_reason=reason)
+    # A sign-in waiting for its second factor is a session about to open: it must not outlive this either
+    # (its password may be the one just changed or reset).
+    _mfa_challenges_spend(user=user)
     metrics.sessions_revoked(reason=reason, count=ended)
     audit_record(event=event, user=user, meta=meta, details={**(details or {}), "sessions_ended": ended})
     return ended
@@ -160,8 +166,25 @@ def _record_refused_while_locked(*, email: str, meta: RequestContext) -> None:
         metrics.login_failed(locked=True)
 
 
-def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair]:
-    """Checks the lockout, then the credentials, and opens a session.
+@dataclass(frozen=True, slots=True)
+class MfaRequired:
+    """The answer to a right password of a user with two-factor on: no session yet, a code is due."""
+
+    mfa_token: str
+    expires_in: int
+    methods: tuple[str, ...] = ("totp", "recovery_code")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mfa_required": True,
+            "mfa_token": self.mfa_token,
+            "methods": list(self.methods),
+            "expires_in": self.expires_in,
+        }
+
+
+def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User, TokenPair | MfaRequired]:
+    """Checks the lockout, then the credentials, and opens a session (or, with two-factor on, asks for a code).
 
     The same 401 answers an unknown email, a wrong password and an inactive account (and takes about the same
     time: the backend hashes for an unknown email too). An account locked for this client address is refused
@@ -188,7 +211,16 @@ def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User
             if failure is lockout.Failure.ENGAGED:
                 lockout.record_locked_out(email=email, meta=meta)
         raise InvalidCredentials()
-    lockout.clear_for_address(email=email, ip_address=meta.ip_address)
+    if user.mfa_enabled:
+        # The failure count stays until the second step succeeds: a right password alone must not reset it,
+        # or anyone holding the password could guess codes without end by signing in again between guesses.
+        return user, _mfa_challenge_open(user=user)
+    return user, _login_complete(user=user, meta=meta)
+
+
+def _login_complete(*, user: User, meta: RequestContext, details: dict[str, Any] | None = None) -> TokenPair:
+    """The end of every successful sign-in: the failure count reset, a session opened, the event recorded."""
+    lockout.clear_for_address(email=user.email, ip_address=meta.ip_address)
     with transaction.atomic():
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
@@ -197,10 +229,10 @@ def user_login(*, email: str, password: str, meta: RequestContext) -> tuple[User
             event=EventType.LOGIN_SUCCEEDED,
             user=user,
             meta=meta.acting_as(user),
-            details={"session_id": str(session.pk)},
+            details={"session_id": str(session.pk), **(details or {})},
         )
         metrics.login_succeeded()
-    return user, pair
+    return pair
 
 
 def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
@@ -298,10 +330,28 @@ def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) ->
     return user
 
 
+def reauthenticate(*, user: User, password: str, meta: RequestContext, field: str = "password") -> None:
+    """The password re-check of a sensitive action: a wrong one is 400 on `field` and counts toward the login
+    lockout for this account and address, so a stolen session cannot be used to guess the password. While
+    the account is locked for this address, the action is refused (429 `account_locked`) unchecked."""
+    state = lockout.lock_state(email=user.email, ip_address=meta.ip_address)
+    if state.locked:
+        raise AccountLocked(retry_after=state.retry_after)
+    if user.check_password(password):
+        return
+    failure = lockout.record_failure(email=user.email, ip_address=meta.ip_address, user_agent=meta.user_agent)
+    if failure is lockout.Failure.REFUSED:
+        raise AccountLocked(retry_after=lockout.lock_state(email=user.email, ip_address=meta.ip_address).retry_after)
+    with transaction.atomic():
+        audit_record(event=EventType.REAUTH_FAILED, user=user, meta=meta, details={"field": field})
+        if failure is lockout.Failure.ENGAGED:
+            lockout.record_locked_out(email=user.email, meta=meta)
+    raise ValidationFailed.on(field, "The password is incorrect.")
+
+
 def account_delete(*, user: User, password: str, meta: RequestContext) -> None:
     """Deletes the account, its sessions and its tasks; the audit log keeps the event with the email."""
-    if not user.check_password(password):
-        raise ValidationFailed.on("password", "The password is incorrect.")
+    reauthenticate(user=user, password=password, meta=meta)
     with transaction.atomic():
         audit_record(
             event=EventType.ACCOUNT_DELETED, user=None, email=user.email, meta=meta, details={"user_id": str(user.pk)}
@@ -315,8 +365,7 @@ def account_delete(*, user: User, password: str, meta: RequestContext) -> None:
 def password_change(
     *, user: User, current_password: str, new_password: str, current_session_id: Any, meta: RequestContext
 ) -> None:
-    if not user.check_password(current_password):
-        raise ValidationFailed.on("current_password", "The current password is incorrect.")
+    reauthenticate(user=user, password=current_password, meta=meta, field="current_password")
     _validate_password(new_password, user=user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
@@ -390,6 +439,267 @@ def email_verify(*, uid: str, token: str, meta: RequestContext) -> User:
     return user
 
 
+# Two-factor sign-in ------------------------------------------------------------------------------------
+
+MFA_NOT_ENABLED = "Two-factor sign-in is not turned on."
+
+
+def _notice(*, kind: str, user: User, meta: RequestContext) -> None:
+    """Queues a security notice: what happened, when, from which address and device."""
+    details = {"at": iso(timezone.now()) or "", "ip_address": meta.ip_address or "", "user_agent": meta.user_agent}
+    email_user(kind=kind, user=user, details=details)
+
+
+def _recovery_codes_replace(*, user: User) -> list[str]:
+    """Ten new recovery codes for the user; every earlier one is gone. Call inside a transaction."""
+    RecoveryCode.objects.filter(user=user).delete()
+    codes = mfa.new_recovery_codes()
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(user=user, code_hash=mfa.digest(mfa.normalize_code(code))) for code in codes]
+    )
+    return codes
+
+
+@dataclass(frozen=True, slots=True)
+class TotpSetup:
+    secret: str
+    otpauth_uri: str
+
+
+def totp_setup(*, user: User, meta: RequestContext) -> TotpSetup:
+    """A new secret for the user's authenticator app, not in force until confirmed; it replaces an unconfirmed
+    one. Refused (409 `mfa_already_enabled`) while two-factor is on: turn it off first."""
+    secret = mfa.new_secret()
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.mfa_enabled:
+            raise Conflict("Two-factor sign-in is already on; turn it off first.", code="mfa_already_enabled")
+        TotpDevice.objects.update_or_create(
+            user=locked,
+            defaults={
+                "secret_encrypted": fields.encrypt(secret),
+                "created_at": timezone.now(),
+                "confirmed_at": None,
+                "last_used_step": None,
+            },
+        )
+        audit_record(event=EventType.MFA_SETUP_STARTED, user=locked, meta=meta)
+    return TotpSetup(
+        secret=secret, otpauth_uri=mfa.provisioning_uri(secret=secret, email=user.email, issuer=settings.MFA_ISSUER)
+    )
+
+
+def totp_confirm(*, user: User, code: str, meta: RequestContext) -> list[str]:
+    """Turns two-factor on once the app shows a right code; answers the ten recovery codes (shown this once).
+
+    The code's time step is remembered, so the code just typed cannot also open a login.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if locked.mfa_enabled:
+            raise Conflict("Two-factor sign-in is already on.", code="mfa_already_enabled")
+        device = TotpDevice.objects.filter(user=locked).first()
+        if device is None:
+            raise Conflict("Start with POST /api/v1/auth/mfa/totp/setup.", code="mfa_setup_required")
+        step = mfa.matching_step(
+            secret=fields.decrypt(device.secret_encrypted),
+            code=mfa.normalize_code(code),
+            at=timezone.now(),
+            after_step=device.last_used_step,
+        )
+        if step is None:
+            raise MfaInvalid(status_code=400)
+        device.confirmed_at = timezone.now()
+        device.last_used_step = step
+        device.save(update_fields=["confirmed_at", "last_used_step"])
+        locked.mfa_enabled = True
+        locked.save(update_fields=["mfa_enabled"])
+        user.mfa_enabled = True
+        codes = _recovery_codes_replace(user=locked)
+        audit_record(event=EventType.MFA_ENABLED, user=locked, meta=meta, details={"method": "totp"})
+        _notice(kind="mfa_enabled", user=locked, meta=meta)
+    return codes
+
+
+def _mfa_remove(*, user: User) -> None:
+    """Forgets the user's device and recovery codes; call inside a transaction holding the user row."""
+    # Challenges first: a concurrent second step locks its challenge, then the device, in that order too.
+    _mfa_challenges_spend(user=user)
+    TotpDevice.objects.filter(user=user).delete()
+    RecoveryCode.objects.filter(user=user).delete()
+    user.mfa_enabled = False
+    user.save(update_fields=["mfa_enabled"])
+
+
+def totp_disable(*, user: User, password: str, current_session_id: Any, meta: RequestContext) -> int:
+    """Turns two-factor off after a password re-check; every other session ends. Returns how many ended."""
+    reauthenticate(user=user, password=password, meta=meta)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.mfa_enabled:
+            raise Conflict(MFA_NOT_ENABLED, code="mfa_not_enabled")
+        _mfa_remove(user=locked)
+        user.mfa_enabled = False
+        ended = sessions_end_all(
+            user=locked,
+            reason=Session.EndReason.MFA_DISABLED,
+            event=EventType.MFA_DISABLED,
+            meta=meta,
+            except_session_id=current_session_id,
+        )
+        _notice(kind="mfa_disabled", user=locked, meta=meta)
+    return ended
+
+
+def recovery_codes_regenerate(*, user: User, password: str, meta: RequestContext) -> list[str]:
+    """Ten new recovery codes after a password re-check; the old ones stop working at once."""
+    reauthenticate(user=user, password=password, meta=meta)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.mfa_enabled:
+            raise Conflict(MFA_NOT_ENABLED, code="mfa_not_enabled")
+        codes = _recovery_codes_replace(user=locked)
+        audit_record(event=EventType.RECOVERY_CODES_REGENERATED, user=locked, meta=meta)
+        _notice(kind="recovery_codes_regenerated", user=locked, meta=meta)
+    return codes
+
+
+def mfa_reset_by_staff(*, actor: User | None, user: User, meta: RequestContext) -> bool:
+    """Staff turn a user's two-factor off (a lost phone, no recovery code left). Sessions stay; the user is
+    told by email. Only a superuser may reset a superuser's. Returns whether anything was on."""
+    ensure_staff_may_act(actor=actor, user=user, action="reset_mfa", meta=meta)
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not staff_may_act_on(actor=actor, user=locked):  # made a superuser since it was read
+            raise ActionRefused(SUPERUSER_ONLY)
+        if not locked.mfa_enabled:
+            return False
+        _mfa_remove(user=locked)
+        audit_record(event=EventType.MFA_RESET_BY_STAFF, user=locked, meta=_as(actor, meta))
+        _notice(kind="mfa_reset_by_staff", user=locked, meta=meta)
+    return True
+
+
+def _mfa_challenges_spend(*, user: User) -> None:
+    """Ends the user's sign-ins still waiting for a second factor; their mfa_tokens answer token_invalid."""
+    MfaChallenge.objects.filter(user=user, used_at__isnull=True).update(used_at=timezone.now())
+
+
+def _mfa_challenge_open(*, user: User) -> MfaRequired:
+    token = mfa.new_mfa_token()
+    lifetime = settings.MFA_TOKEN_SECONDS
+    MfaChallenge.objects.create(
+        user=user, token_hash=mfa.digest(token), expires_at=timezone.now() + timedelta(seconds=lifetime)
+    )
+    return MfaRequired(mfa_token=token, expires_in=lifetime)
+
+
+def _second_factor_check(*, user: User, code: str) -> str | None:
+    """Spends `code` if it is a TOTP code of a new time step or an unused recovery code of the user; answers
+    which it was, or None. Call inside a transaction: the device row is locked, so of two requests with one
+    TOTP code only one sees its step as new; a recovery code is spent by one conditional UPDATE."""
+    code = mfa.normalize_code(code)
+    now = timezone.now()
+    if mfa.is_totp_code(code):
+        device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+        if device is None:
+            return None
+        step = mfa.matching_step(
+            secret=fields.decrypt(device.secret_encrypted), code=code, at=now, after_step=device.last_used_step
+        )
+        if step is None:
+            return None
+        device.last_used_step = step
+        device.save(update_fields=["last_used_step"])
+        return "totp"
+    if mfa.is_recovery_code(code):
+        spent = RecoveryCode.objects.filter(user=user, code_hash=mfa.digest(code), used_at__isnull=True).update(
+            used_at=now
+        )
+        return "recovery_code" if spent else None
+    return None
+
+
+def login_mfa(*, mfa_token: str, code: str, meta: RequestContext) -> tuple[User, TokenPair]:
+    """The second step of a login: an mfa_token from the first step and a code from the app (or a recovery
+    code) open the session.
+
+    An unknown, expired, spent or exhausted token is 401 `token_invalid` (sign in again). A wrong code is 401
+    `mfa_invalid` and counts toward the lockout of the account for this client address, like a wrong password;
+    once locked, 429 `account_locked` before any code is checked.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        # The row lock makes the token single use: a second request with it waits, then finds it spent.
+        challenge = (
+            MfaChallenge.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(token_hash=mfa.digest(mfa_token), used_at__isnull=True, expires_at__gt=now)
+            .first()
+        )
+        if challenge is None or not challenge.user.is_active or not challenge.user.mfa_enabled:
+            raise TokenInvalid("The sign-in step expired or was already used; sign in again.")
+        user = challenge.user
+        state = lockout.lock_state(email=user.email, ip_address=meta.ip_address)
+        if state.locked:
+            raise AccountLocked(retry_after=state.retry_after)
+        method = _second_factor_check(user=user, code=code)
+        if method is not None:
+            # The spent code, the spent token and the new session commit together or not at all.
+            challenge.used_at = now
+            challenge.save(update_fields=["used_at"])
+            actor_meta = meta.acting_as(user)
+            audit_record(event=EventType.MFA_CHALLENGE_PASSED, user=user, meta=actor_meta, details={"method": method})
+            if method == "recovery_code":
+                left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+                audit_record(event=EventType.RECOVERY_CODE_USED, user=user, meta=actor_meta, details={"left": left})
+            return user, _login_complete(user=user, meta=meta, details={"mfa_method": method})
+        challenge.failures += 1
+        if challenge.failures >= lockout.failure_limit():
+            challenge.used_at = now
+        challenge.save(update_fields=["failures", "used_at"])
+    _mfa_failure(user=user, meta=meta)
+
+
+def _mfa_failure(*, user: User, meta: RequestContext) -> NoReturn:
+    """A wrong second factor: counted toward the lockout like a wrong password, recorded, refused."""
+    failure = lockout.record_failure(email=user.email, ip_address=meta.ip_address, user_agent=meta.user_agent)
+    if failure is lockout.Failure.REFUSED:
+        raise AccountLocked(retry_after=lockout.lock_state(email=user.email, ip_address=meta.ip_address).retry_after)
+    with transaction.atomic():
+        audit_record(event=EventType.MFA_FAILED, user=user, meta=meta)
+        metrics.login_failed()
+        if failure is lockout.Failure.ENGAGED:
+            lockout.record_locked_out(email=user.email, meta=meta)
+    raise MfaInvalid()
+
+
+def mfa_status(*, user: User) -> dict[str, Any]:
+    left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count() if user.mfa_enabled else 0
+    return {"totp_enabled": user.mfa_enabled, "recovery_codes_left": left}
+
+
+def mfa_challenges_prune(*, older_than: timedelta) -> int:
+    """Deletes login second steps that expired more than `older_than` ago (spent or not)."""
+    deleted, _ = MfaChallenge.objects.filter(expires_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def totp_secrets_reencrypt() -> int:
+    """Re-encrypts every TOTP secret with the first FIELD_ENCRYPTION_KEY (after a key rotation). Returns how
+    many rows were rewritten; each row is rewritten under its lock, so a concurrent login's step is kept."""
+    count = 0
+    for pk in TotpDevice.objects.values_list("pk", flat=True):
+        with transaction.atomic():
+            device = TotpDevice.objects.select_for_update().filter(pk=pk).first()
+            if device is None:
+                continue
+            device.secret_encrypted = fields.reencrypt(device.secret_encrypted)
+            device.save(update_fields=["secret_encrypted"])
+            count += 1
+    return count
+
+
 # Staff user management ----------------------------------------------------------------------------------
 # Used by the staff API (/api/v1/users/), the admin's user pages and actions, and the commands, so each door
 # ends sessions and records the same events. `actor` is the staff user acting, or None for a command.
@@ -402,7 +712,10 @@ def _as(actor: User | None, meta: RequestContext) -> RequestContext:
     return meta.acting_as(actor) if actor is not None else meta
 
 
-SUPERUSER_ONLY = "Only a superuser can change, deactivate, delete, unlock, sign out or set the password of a superuser."
+SUPERUSER_ONLY = (
+    "Only a superuser can change, deactivate, delete, unlock, sign out, reset the two-factor sign-in of or set "
+    "the password of a superuser."
+)
 
 
 def staff_may_act_on(*, actor: User | None, user: User) -> bool:

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -18,19 +18,25 @@ from accounts.filters import StaffUserFilter
 from accounts.models import Session, User
 from accounts.serializers import (
     AuthResponseSerializer,
+    LoginMfaSerializer,
     LoginSerializer,
     LogoutSerializer,
+    MfaChallengeSerializer,
+    MfaCodeSerializer,
+    MfaStatusSerializer,
     PasswordChangeSerializer,
     PasswordResetConfirmSerializer,
     PasswordResetSerializer,
     PasswordSerializer,
     ProfileUpdateSerializer,
+    RecoveryCodesSerializer,
     RefreshSerializer,
     RegisterSerializer,
     SessionSerializer,
     SessionsRevokeResultSerializer,
     StaffUserUpdateSerializer,
     TokenPairSerializer,
+    TotpSetupSerializer,
     UidTokenSerializer,
     UnlockResultSerializer,
     UserSerializer,
@@ -45,12 +51,16 @@ from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
 from config.http.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
 
 
+def _no_store(body: Any, status_code: int = 200) -> Response:
+    # Tokens and second-factor secrets must never sit in a shared or browser cache.
+    return Response(body, status=status_code, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
 def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
     body = pair.as_dict()
     if user is not None:
         body = {"user": UserSerializer(user).data, **body}
-    # Tokens must never sit in a shared or browser cache.
-    return Response(body, status=status_code, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return _no_store(body, status_code)
 
 
 def _user(request: Request) -> User:
@@ -64,6 +74,12 @@ def _session_id(request: Request) -> Any:
 
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
+
+MFA_NOT_ENABLED = OpenApiResponse(ErrorSerializer, "Two-factor sign-in is not on (code mfa_not_enabled).")
+WRONG_PASSWORD = OpenApiResponse(
+    ErrorSerializer, "Wrong password (code validation_error on `password`); counts toward the lockout."
+)
+LOCKED = OpenApiResponse(ErrorSerializer, "codes account_locked (too many wrong passwords), throttled")
 
 
 class RegisterView(APIView):
@@ -113,7 +129,16 @@ class LoginView(APIView):
     @extend_schema(
         request=LoginSerializer,
         responses={
-            200: AuthResponseSerializer,
+            200: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="LoginResult",
+                    serializers=[AuthResponseSerializer, MfaChallengeSerializer],
+                    resource_type_field_name=None,
+                ),
+                "Either the tokens of a new session (AuthResponse), or, for a user with two-factor sign-in on, "
+                "a challenge (MfaChallenge: `mfa_required` true, no token): send its `mfa_token` with a code "
+                "to POST /api/v1/auth/login/mfa within `expires_in` seconds.",
+            ),
             401: OpenApiResponse(ErrorSerializer, "code invalid_credentials"),
             429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
         },
@@ -121,10 +146,42 @@ class LoginView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
-        user, pair = services.user_login(
+        user, result = services.user_login(
             email=data["email"],
             password=data["password"],
             meta=RequestContext.from_request(request),
+        )
+        if isinstance(result, services.MfaRequired):
+            return _no_store(result.as_dict())
+        return _token_response(result, user=user)
+
+
+class LoginMfaView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+    # The login's rate, per client address: the two steps of one sign-in share it.
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        request=LoginMfaSerializer,
+        responses={
+            200: AuthResponseSerializer,
+            401: OpenApiResponse(
+                ErrorSerializer,
+                "code mfa_invalid: a wrong, malformed or already used code (counts toward the lockout); "
+                "code token_invalid: mfa_token unknown, expired (5 minutes), already used or spent by "
+                "too many wrong codes: sign in again",
+            ),
+            429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
+        },
+        tags=["auth"],
+        description="The second step of signing in with two-factor on: `code` is the authenticator app's "
+        "current code (one step of clock drift tolerated, each code works once) or an unused recovery code.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(LoginMfaSerializer, request)
+        user, pair = services.login_mfa(
+            mfa_token=data["mfa_token"], code=data["code"], meta=RequestContext.from_request(request)
         )
         return _token_response(pair, user=user)
 
@@ -180,7 +237,9 @@ class MeView(APIView):
         user = services.profile_update(user=_user(request), data=data, meta=RequestContext.from_request(request))
         return Response(UserSerializer(user).data)
 
-    @extend_schema(request=PasswordSerializer, responses={204: NO_CONTENT}, tags=["profile"])
+    @extend_schema(
+        request=PasswordSerializer, responses={204: NO_CONTENT, 400: WRONG_PASSWORD, 429: LOCKED}, tags=["profile"]
+    )
     def delete(self, request: Request) -> Response:
         data = validated(PasswordSerializer, request)
         services.account_delete(
@@ -189,8 +248,98 @@ class MeView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MfaStatusView(APIView):
+    @extend_schema(responses={200: MfaStatusSerializer}, tags=["mfa"])
+    def get(self, request: Request) -> Response:
+        return Response(services.mfa_status(user=_user(request)))
+
+
+class TotpSetupView(APIView):
+    @extend_schema(
+        request=None,
+        responses={
+            200: TotpSetupSerializer,
+            409: OpenApiResponse(ErrorSerializer, "Already on (code mfa_already_enabled): turn it off first."),
+        },
+        tags=["mfa"],
+        description="A new secret for an authenticator app; nothing changes at login until it is confirmed. "
+        "Calling it again replaces an unconfirmed secret.",
+    )
+    def post(self, request: Request) -> Response:
+        setup = services.totp_setup(user=_user(request), meta=RequestContext.from_request(request))
+        return _no_store({"secret": setup.secret, "otpauth_uri": setup.otpauth_uri})
+
+
+class TotpConfirmView(APIView):
+    @extend_schema(
+        request=MfaCodeSerializer,
+        responses={
+            200: RecoveryCodesSerializer,
+            400: OpenApiResponse(ErrorSerializer, "Wrong or malformed code (code mfa_invalid)."),
+            409: OpenApiResponse(
+                ErrorSerializer, "No setup to confirm (code mfa_setup_required), or already on (mfa_already_enabled)."
+            ),
+        },
+        tags=["mfa"],
+        description="Turns two-factor sign-in on with a code from the app; answers ten recovery codes, shown "
+        "this once. Mails a security notice.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(MfaCodeSerializer, request)
+        codes = services.totp_confirm(user=_user(request), code=data["code"], meta=RequestContext.from_request(request))
+        return _no_store({"recovery_codes": codes})
+
+
+class TotpView(APIView):
+    schema = BodyOnDeleteSchema()
+
+    @extend_schema(
+        request=PasswordSerializer,
+        responses={204: NO_CONTENT, 400: WRONG_PASSWORD, 409: MFA_NOT_ENABLED, 429: LOCKED},
+        tags=["mfa"],
+        description="Turns two-factor sign-in off (the secret and recovery codes are deleted); every other "
+        "session ends. Mails a security notice.",
+    )
+    def delete(self, request: Request) -> Response:
+        data = validated(PasswordSerializer, request)
+        services.totp_disable(
+            user=_user(request),
+            password=data["password"],
+            current_session_id=_session_id(request),
+            meta=RequestContext.from_request(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RecoveryCodesView(APIView):
+    @extend_schema(
+        request=PasswordSerializer,
+        responses={200: RecoveryCodesSerializer, 400: WRONG_PASSWORD, 409: MFA_NOT_ENABLED, 429: LOCKED},
+        tags=["mfa"],
+        description="Ten new recovery codes, shown this once; the old ones stop working. Mails a security notice.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(PasswordSerializer, request)
+        codes = services.recovery_codes_regenerate(
+            user=_user(request), password=data["password"], meta=RequestContext.from_request(request)
+        )
+        return _no_store({"recovery_codes": codes})
+
+
 class PasswordChangeView(APIView):
-    @extend_schema(request=PasswordChangeSerializer, responses={204: NO_CONTENT}, tags=["password"])
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                "code validation_error: a wrong `current_password` (counts toward the lockout) or a weak "
+                "`new_password`",
+            ),
+            429: LOCKED,
+        },
+        tags=["password"],
+    )
     def post(self, request: Request) -> Response:
         data = validated(PasswordChangeSerializer, request)
         services.password_change(

@@ -7,6 +7,8 @@ Every environment variable is read here, through the small typed helpers below, 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from datetime import timedelta
@@ -67,6 +69,34 @@ def env_rate(name: str, default: str) -> str:
     if not _RATE.match(value):
         raise ImproperlyConfigured(f"{name} must be a rate such as 10/min, not {value!r}.")
     return value
+
+
+def env_fernet_keys(name: str, *, derive_from: str) -> list[str]:
+    """Fernet keys (url-safe base64 of 32 bytes), comma-separated: the first encrypts, all decrypt.
+
+    Unset: one key derived from `derive_from` (the SECRET_KEY) with HKDF, so development needs no setup and a
+    deployment that never set it keeps decrypting what it wrote as long as its SECRET_KEY stays.
+    """
+    keys = env_list(name)
+    for key in keys:
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated Fernet keys (url-safe base64 of 32 bytes), e.g. the output of "
+                "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`."
+            )
+    if keys:
+        return keys
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"taskdesk field encryption").derive(
+        derive_from.encode()
+    )
+    return [base64.urlsafe_b64encode(derived).decode()]
 
 
 DJANGO_ENV = env_str("DJANGO_ENV", "development")
@@ -246,6 +276,13 @@ SIMPLE_JWT = {
     "LEEWAY": 0,
 }
 
+# Secrets stored in the database (TOTP secrets) are encrypted with these keys (accounts/fields.py). Rotation:
+# put a new key first, keep the old ones after it until `rotate_field_encryption` has re-encrypted every row.
+FIELD_ENCRYPTION_KEYS = env_fernet_keys("FIELD_ENCRYPTION_KEY", derive_from=SECRET_KEY)
+# Two-factor sign-in: how long the mfa_token of a login's first step lives, and the issuer shown in apps.
+MFA_TOKEN_SECONDS = 5 * 60
+MFA_ISSUER = "Taskdesk"
+
 # Lockout (django-axes): consecutive failures per account and client address, with a cool-off.
 LOCKOUT_FAILURES = env_int("LOCKOUT_FAILURES", 5, minimum=1)
 LOCKOUT_MINUTES = env_int("LOCKOUT_MINUTES", 15, minimum=1)
@@ -378,6 +415,7 @@ PERIODIC_JOBS = {
     "purge_idempotency_keys": {"job": "tasks.jobs.purge_idempotency_keys", "every": timedelta(hours=1)},
     "purge_invitations": {"job": "tasks.jobs.purge_invitations", "every": timedelta(days=1)},
     "prune_sessions": {"job": "accounts.jobs.prune_sessions", "every": timedelta(days=1)},
+    "prune_mfa_challenges": {"job": "accounts.jobs.prune_mfa_challenges", "every": timedelta(hours=1)},
     "prune_audit": {"job": "audit.jobs.prune_audit", "every": timedelta(days=1)},
     "prune_jobs": {"job": "config.jobs.jobs.prune_jobs", "every": timedelta(days=1)},
 }

@@ -59,6 +59,18 @@ class TokenReused(AuthenticationError):
     default_detail = "This refresh token was already used; the session has been ended."
 
 
+class MfaInvalid(ApplicationError):
+    """A wrong, malformed or already used second-factor code: 401 at login, 400 when confirming a setup."""
+
+    status_code = 401
+    code = "mfa_invalid"
+    default_detail = "The code is incorrect, expired or already used."
+
+    def __init__(self, detail: str | None = None, *, status_code: int = 401) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+
+
 class PermissionDenied(ApplicationError):
     status_code = 403
     code = "permission_denied"

@@ -28,6 +28,7 @@ def test_personal_data_is_not_cacheable_on_any_read(auth_client: APIClient, user
     for path in (
         "/api/v1/auth/me",
         "/api/v1/auth/sessions",
+        "/api/v1/auth/mfa",
         "/api/v1/audit/events/",
         "/api/v1/tasks/",
         "/api/v1/tasks/?status=pending",

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 # fields or None). Request fields name what the body accepts; None means the operation takes no body.
 ACCOUNTS = {
     ("/api/v1/auth/register", "post"): ("201", {"email", "password", "full_name"}, "auth"),
-    ("/api/v1/auth/login", "post"): ("200", {"email", "password"}, "auth"),
+    ("/api/v1/auth/login", "post"): ("200", {"email", "password"}, "auth_or_mfa"),
+    ("/api/v1/auth/login/mfa", "post"): ("200", {"mfa_token", "code"}, "auth"),
     ("/api/v1/auth/refresh", "post"): ("200", {"refresh"}, "pair"),
     ("/api/v1/auth/logout", "post"): ("204", {"refresh"}, None),
     ("/api/v1/auth/logout/all", "post"): ("204", None, None),
@@ -30,7 +31,13 @@ ACCOUNTS = {
     ("/api/v1/auth/email/resend", "post"): ("202", None, None),
     ("/api/v1/auth/sessions", "get"): ("200", None, "sessions"),
     ("/api/v1/auth/sessions/{session_id}", "delete"): ("204", None, None),
+    ("/api/v1/auth/mfa", "get"): ("200", None, {"totp_enabled", "recovery_codes_left"}),
+    ("/api/v1/auth/mfa/totp/setup", "post"): ("200", None, {"secret", "otpauth_uri"}),
+    ("/api/v1/auth/mfa/totp/confirm", "post"): ("200", {"code"}, {"recovery_codes"}),
+    ("/api/v1/auth/mfa/totp", "delete"): ("204", {"password"}, None),
+    ("/api/v1/auth/mfa/recovery-codes", "post"): ("200", {"password"}, {"recovery_codes"}),
 }
+MFA_CHALLENGE_FIELDS = {"mfa_required", "mfa_token", "methods", "expires_in"}
 PUBLIC = {"register", "login", "refresh", "reset", "confirm", "verify"}
 USER_FIELDS = {
     "id",
@@ -123,7 +130,12 @@ def test_every_accounts_operation_is_documented_with_its_bodies(schema: dict[str
         assert "content" not in documented
     else:
         body = json_schema_of(schema, documented)
-        if response_kind == "auth":
+        if response_kind == "auth_or_mfa":
+            either = [set(resolve(schema, option)["properties"]) for option in body["oneOf"]]
+            assert either == [PAIR_FIELDS | {"user"}, MFA_CHALLENGE_FIELDS]
+        elif isinstance(response_kind, set):
+            assert set(body["properties"]) == response_kind
+        elif response_kind == "auth":
             assert set(body["properties"]) == PAIR_FIELDS | {"user"}
             assert set(resolve(schema, body["properties"]["user"])["properties"]) == USER_FIELDS
         elif response_kind == "pair":
@@ -157,6 +169,10 @@ def test_every_accounts_operation_documents_its_errors_in_the_error_shape(
 def test_the_specific_error_codes_are_documented(schema: dict[str, Any]) -> None:
     assert "409" in operation(schema, "/api/v1/auth/register", "post")["responses"]
     assert "401" in operation(schema, "/api/v1/auth/login", "post")["responses"]
+    assert {"401", "429"} <= set(operation(schema, "/api/v1/auth/login/mfa", "post")["responses"])
+    assert "409" in operation(schema, "/api/v1/auth/mfa/totp/setup", "post")["responses"]
+    assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/mfa/totp/confirm", "post")["responses"])
+    assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/mfa/totp", "delete")["responses"])
     assert "401" in operation(schema, "/api/v1/auth/refresh", "post")["responses"]
     assert "404" in operation(schema, "/api/v1/auth/sessions/{session_id}", "delete")["responses"]
 
