@@ -26,7 +26,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
 from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts import lockout, services
 from accounts.filters import user_search
@@ -34,6 +34,7 @@ from accounts.models import Session, SessionQuerySet, User, normalize_email
 from accounts.validators import validate_email_characters
 from audit.context import RequestContext
 from config.http.errors import ActionRefused
+from tasks.selectors.projects import sole_owned_projects
 
 admin.site.site_header = "Taskdesk administration"
 admin.site.site_title = "Taskdesk administration"
@@ -73,6 +74,19 @@ def _guard_post(request: HttpRequest, user: User | None, action: str) -> None:
     """On a form that would `action` the user: refuse (403, recorded) what the staff member may not do."""
     if request.method == "POST" and user is not None and _refused(request, user, action):
         raise ActionRefused(services.SUPERUSER_ONLY)
+
+
+def _keeps_projects(request: HttpRequest, user: User) -> bool:
+    """A user who alone owns projects other people are in is not deleted (no project is left without an
+    owner): says so, and answers True."""
+    _, shared = sole_owned_projects(user=user)
+    if shared:
+        messages.error(
+            request,
+            f"{user.email} is the only owner of projects others are in ({', '.join(map(str, shared))}): make "
+            "another member owner first (Memberships: make owner).",
+        )
+    return bool(shared)
 
 
 class StaffConsoleMixin:
@@ -314,7 +328,10 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
-        _guard_post(request, self._target(request, object_id), "delete")
+        target = self._target(request, object_id)
+        _guard_post(request, target, "delete")
+        if request.method == "POST" and target is not None and _keeps_projects(request, target):
+            return HttpResponseRedirect(request.path.removesuffix("delete/") + "change/")
         return super().delete_view(request, object_id, extra_context)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
@@ -329,7 +346,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         for user in queryset.exclude(pk=request.user.pk):
-            if not _refused(request, user, "delete"):
+            if not _refused(request, user, "delete") and not _keeps_projects(request, user):
                 services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
         if queryset.filter(pk=request.user.pk).exists():
             self.message_user(request, "Your own account was not deleted.", messages.WARNING)

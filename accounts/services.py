@@ -349,10 +349,18 @@ def reauthenticate(*, user: User, password: str, meta: RequestContext, field: st
     raise ValidationFailed.on(field, "The password is incorrect.")
 
 
+def _release_projects(*, user: User, meta: RequestContext) -> None:
+    # Imported here: the tasks app's services import the accounts models, which load before them.
+    from tasks.services.projects import projects_release_for_deleted_account
+
+    projects_release_for_deleted_account(user=user, meta=meta)
+
+
 def account_delete(*, user: User, password: str, meta: RequestContext) -> None:
     """Deletes the account, its sessions and its tasks; the audit log keeps the event with the email."""
     reauthenticate(user=user, password=password, meta=meta)
     with transaction.atomic():
+        _release_projects(user=user, meta=meta)
         audit_record(
             event=EventType.ACCOUNT_DELETED, user=None, email=user.email, meta=meta, details={"user_id": str(user.pk)}
         )
@@ -850,6 +858,7 @@ def user_delete_by_staff(*, actor: User | None, user: User, meta: RequestContext
         )
     ensure_staff_may_act(actor=actor, user=user, action="delete", meta=meta)
     with transaction.atomic():
+        _release_projects(user=user, meta=_as(actor, meta))
         audit_record(
             event=EventType.ACCOUNT_DELETED,
             user=None,

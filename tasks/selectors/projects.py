@@ -92,3 +92,16 @@ def invitation_list_for_project(*, user: Any, project_id: int) -> QuerySet[Invit
 def invitation_list_for(*, user: Any) -> QuerySet[Invitation]:
     """The pending invitations addressed to the caller's (canonical) email, newest first."""
     return _pending().filter(email=user.email).select_related("project", "invited_by").order_by("-created_at", "-id")
+
+
+def sole_owned_projects(*, user: Any) -> tuple[list[int], list[int]]:
+    """The projects `user` is the only owner of: (those nobody else is in, those others are in). One query."""
+    counts = (
+        Membership.objects.filter(project__memberships__user=user, project__memberships__role=Role.OWNER)
+        .values("project_id")
+        .annotate(owners=Count("pk", filter=Q(role=Role.OWNER), distinct=True), members=Count("pk", distinct=True))
+        .order_by("project_id")
+    )
+    alone = [row["project_id"] for row in counts if row["owners"] == 1 and row["members"] == 1]
+    shared = [row["project_id"] for row in counts if row["owners"] == 1 and row["members"] > 1]
+    return alone, shared

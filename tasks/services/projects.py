@@ -32,7 +32,7 @@ from tasks.models import (
     Project,
     Role,
 )
-from tasks.selectors.projects import owner_only, project_not_found
+from tasks.selectors.projects import owner_only, project_not_found, sole_owned_projects
 
 PROJECT_FIELDS = ("name", "description", "color", "archived")
 
@@ -113,6 +113,28 @@ def project_delete(*, user: Any, project_id: int, meta: RequestContext) -> None:
         project, _ = _lock_as_owner(user=user, project_id=project_id)
         _audit(EventType.PROJECT_DELETED, user=user, meta=meta, project_id=project.pk)
         project.delete()
+
+
+def projects_release_for_deleted_account(*, user: Any, meta: RequestContext) -> int:
+    """Call in the transaction that deletes `user`'s account, before it does. A project they own alone is
+    deleted with the account when nobody else is in it; when others are, the deletion is refused with 409
+    `last_owner` (make another member owner first), so no project is ever left without an owner. Returns how
+    many projects were deleted."""
+    owned = list(Membership.objects.filter(user=user, role=Role.OWNER).values_list("project_id", flat=True))
+    if not owned:
+        return 0
+    # The same lock as every membership change, so nobody joins or is promoted halfway through.
+    list(Project.objects.select_for_update(of=("self",)).filter(pk__in=owned).order_by("pk").values_list("pk"))
+    alone, blocked = sole_owned_projects(user=user)
+    if blocked:
+        raise Conflict(
+            "You are the only owner of projects other people are in: make another member owner (or delete the "
+            f"project) first. Projects: {', '.join(str(pk) for pk in blocked)}.",
+            code="last_owner",
+        )
+    for project_id in alone:
+        _audit(EventType.PROJECT_DELETED, user=user, meta=meta, project_id=project_id, reason="account_deleted")
+    return Project.objects.filter(pk__in=alone).delete()[1].get(Project._meta.label, 0)
 
 
 # Members ----------------------------------------------------------------------------------------------
