@@ -5,7 +5,7 @@ to every active staff user without per-model permissions; what only a superuser 
 groups and permissions) stays read-only for the others. Every action goes through the same services as the
 staff API, so it ends sessions and records the same audit events.
 
-A superuser's account is a superuser's business (`services.staff_may_act_on`): for a plain staff member its
+A superuser's account is a superuser's business (`services.staff.staff_may_act_on`): for a plain staff member its
 page is read-only and its password, delete and lockout pages are 403; actions skip it with an error message.
 Every refused attempt is recorded (`account.staff_action_refused`), before the admin opens its transaction
 so that the record survives the refusal.
@@ -52,7 +52,7 @@ def _is_staff(request: HttpRequest) -> bool:
 
 
 def _may_act_on(request: HttpRequest, user: Any) -> bool:
-    return user is None or services.staff_may_act_on(actor=_actor(request), user=user)
+    return user is None or services.staff.staff_may_act_on(actor=_actor(request), user=user)
 
 
 def _refused(request: HttpRequest, user: User, action: str) -> bool:
@@ -61,7 +61,7 @@ def _refused(request: HttpRequest, user: User, action: str) -> bool:
     A refusal is recorded there; here it becomes an error message on the next page. Returns True if refused.
     """
     try:
-        services.ensure_staff_may_act(
+        services.staff.ensure_staff_may_act(
             actor=_actor(request), user=user, action=action, meta=RequestContext.from_request(request)
         )
     except ActionRefused as exc:
@@ -73,7 +73,7 @@ def _refused(request: HttpRequest, user: User, action: str) -> bool:
 def _guard_post(request: HttpRequest, user: User | None, action: str) -> None:
     """On a form that would `action` the user: refuse (403, recorded) what the staff member may not do."""
     if request.method == "POST" and user is not None and _refused(request, user, action):
-        raise ActionRefused(services.SUPERUSER_ONLY)
+        raise ActionRefused(services.staff.SUPERUSER_ONLY)
 
 
 def _keeps_projects(request: HttpRequest, user: User) -> bool:
@@ -151,7 +151,7 @@ class StaffPasswordForm(AdminPasswordChangeForm):
         if request is None:  # only UserAdmin.user_change_password serves this form
             raise RuntimeError("StaffPasswordForm is saved only from the admin's password page")
         usable = self.cleaned_data.get("set_usable_password", True)
-        return services.user_password_set_by_staff(
+        return services.staff.user_password_set_by_staff(
             actor=_actor(request),
             user=self.user,
             password=self.cleaned_data["password1"] if usable else None,
@@ -290,16 +290,18 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         # (Groups and permissions, superuser-only, are saved by the admin's form with the related objects.)
         meta = RequestContext.from_request(request)
         if change:
-            saved = services.user_update_by_staff(
+            saved = services.staff.user_update_by_staff(
                 actor=_actor(request),
                 user=obj,
-                data={name: form.cleaned_data[name] for name in form.changed_data if name in services.ADMIN_EDITABLE},
+                data={
+                    name: form.cleaned_data[name] for name in form.changed_data if name in services.staff.ADMIN_EDITABLE
+                },
                 meta=meta,
-                editable=services.ADMIN_EDITABLE,
+                editable=services.staff.ADMIN_EDITABLE,
             )
         else:
             usable = form.cleaned_data.get("usable_password") not in (False, "false")
-            saved = services.user_create_by_staff(
+            saved = services.staff.user_create_by_staff(
                 actor=_actor(request),
                 email=form.cleaned_data["email"],
                 full_name=form.cleaned_data.get("full_name", ""),
@@ -341,13 +343,13 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         return to_delete, model_count, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        services.user_delete_by_staff(actor=_actor(request), user=obj, meta=RequestContext.from_request(request))
+        services.staff.user_delete_by_staff(actor=_actor(request), user=obj, meta=RequestContext.from_request(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         for user in queryset.exclude(pk=request.user.pk):
             if not _refused(request, user, "delete") and not _keeps_projects(request, user):
-                services.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
+                services.staff.user_delete_by_staff(actor=_actor(request), user=user, meta=meta)
         if queryset.filter(pk=request.user.pk).exists():
             self.message_user(request, "Your own account was not deleted.", messages.WARNING)
 
@@ -373,7 +375,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
                 continue
             if _refused(request, user, "change"):
                 continue
-            services.user_set_active(actor=_actor(request), user=user, is_active=False, meta=meta)
+            services.staff.user_set_active(actor=_actor(request), user=user, is_active=False, meta=meta)
             count += 1
         self.message_user(request, f"Deactivated {count} user(s); their sessions were ended.", messages.SUCCESS)
 
@@ -384,7 +386,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
         for user in queryset.filter(is_active=False):
             if _refused(request, user, "change"):
                 continue
-            services.user_set_active(actor=_actor(request), user=user, is_active=True, meta=meta)
+            services.staff.user_set_active(actor=_actor(request), user=user, is_active=True, meta=meta)
             count += 1
         self.message_user(request, f"Activated {count} user(s).", messages.SUCCESS)
 
@@ -392,7 +394,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     def unlock_users(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         users = [user for user in queryset if not _refused(request, user, "unlock")]
-        cleared = sum((services.user_unlock(actor=_actor(request), user=user, meta=meta) for user in users), 0)
+        cleared = sum((services.staff.user_unlock(actor=_actor(request), user=user, meta=meta) for user in users), 0)
         self.message_user(
             request, f"Unlocked {len(users)} user(s); {cleared} failed-login record(s) cleared.", messages.SUCCESS
         )
@@ -401,14 +403,18 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         users = [user for user in queryset if not _refused(request, user, "revoke_sessions")]
-        ended = sum((services.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in users), 0)
+        ended = sum(
+            (services.staff.user_sessions_revoke(actor=_actor(request), user=user, meta=meta) for user in users), 0
+        )
         self.message_user(request, f"Revoked {ended} session(s) of {len(users)} user(s).", messages.SUCCESS)
 
     @admin.action(description="Reset two-factor sign-in of selected users (they sign in with a password alone)")
     def reset_mfa(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         meta = RequestContext.from_request(request)
         users = [user for user in queryset.filter(mfa_enabled=True) if not _refused(request, user, "reset_mfa")]
-        reset = sum(services.mfa_reset_by_staff(actor=_actor(request), user=user, meta=meta) for user in users)
+        reset = sum(
+            services.two_factor.mfa_reset_by_staff(actor=_actor(request), user=user, meta=meta) for user in users
+        )
         self.message_user(
             request, f"Reset two-factor sign-in of {reset} user(s); each was told by email.", messages.SUCCESS
         )
@@ -486,7 +492,7 @@ class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-ar
         live = list(cast(SessionQuerySet, queryset).open().select_related("user"))
         allowed = [session for session in live if not _refused(request, session.user, "revoke_session")]
         for session in allowed:
-            services.session_revoke_by_staff(actor=_actor(request), session=session, meta=meta)
+            services.staff.session_revoke_by_staff(actor=_actor(request), session=session, meta=meta)
         self.message_user(request, f"Revoked {len(allowed)} session(s).", messages.SUCCESS)
 
 
@@ -515,7 +521,7 @@ class LockoutAttemptAdmin(StaffConsoleMixin, AccessAttemptAdmin):
         users = list(User.objects.filter(email__in=emails))
         unlocked = [user for user in users if not _refused(request, user, "unlock")]
         for user in unlocked:
-            services.user_unlock(actor=_actor(request), user=user, meta=meta)
+            services.staff.user_unlock(actor=_actor(request), user=user, meta=meta)
         # Failures for emails that have no account lock nothing anyone owns; just forget them.
         unowned = emails - {user.email for user in users}
         for email in unowned:

@@ -14,7 +14,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from accounts.selectors import session_with_user
-from accounts.services import session_touch
+from accounts.services.sessions import session_touch
 from accounts.tokens import SESSION_CLAIM, decode_access
 from config.http.errors import TokenInvalid
 

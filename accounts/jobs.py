@@ -41,7 +41,7 @@ def email_user(*, kind: str, user: User, details: dict[str, str] | None = None) 
 def prune_sessions() -> int:
     """Deletes sessions ended or expired a week ago (`prune_sessions --days N` by hand)."""
     # Imported here: the services queue this module's emails, so they import it first.
-    from accounts.services import sessions_prune
+    from accounts.services.sessions import sessions_prune
 
     return sessions_prune(older_than=timedelta(days=SESSIONS_KEEP_DAYS))
 
@@ -49,6 +49,6 @@ def prune_sessions() -> int:
 @task()
 def prune_mfa_challenges() -> int:
     """Deletes the second steps of logins that expired (spent or not) an hour ago."""
-    from accounts.services import mfa_challenges_prune
+    from accounts.services.signin import mfa_challenges_prune
 
     return mfa_challenges_prune(older_than=timedelta(hours=1))

@@ -94,7 +94,7 @@ class RegisterView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(RegisterSerializer, request)
-        user, pair = services.user_register(
+        user, pair = services.signin.user_register(
             email=data["email"],
             password=data["password"],
             full_name=data["full_name"],
@@ -146,12 +146,12 @@ class LoginView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
-        user, result = services.user_login(
+        user, result = services.signin.user_login(
             email=data["email"],
             password=data["password"],
             meta=RequestContext.from_request(request),
         )
-        if isinstance(result, services.MfaRequired):
+        if isinstance(result, services.signin.MfaRequired):
             return _no_store(result.as_dict())
         return _token_response(result, user=user)
 
@@ -180,7 +180,7 @@ class LoginMfaView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(LoginMfaSerializer, request)
-        user, pair = services.login_mfa(
+        user, pair = services.signin.login_mfa(
             mfa_token=data["mfa_token"], code=data["code"], meta=RequestContext.from_request(request)
         )
         return _token_response(pair, user=user)
@@ -200,7 +200,7 @@ class RefreshView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(RefreshSerializer, request)
-        pair = services.token_refresh(raw_refresh=data["refresh"], meta=RequestContext.from_request(request))
+        pair = services.sessions.token_refresh(raw_refresh=data["refresh"], meta=RequestContext.from_request(request))
         return _token_response(pair)
 
 
@@ -208,7 +208,7 @@ class LogoutView(APIView):
     @extend_schema(request=LogoutSerializer, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request: Request) -> Response:
         data = validated(LogoutSerializer, request)
-        services.logout(
+        services.sessions.logout(
             user=_user(request),
             session_id=_session_id(request),
             raw_refresh=data.get("refresh"),
@@ -220,7 +220,7 @@ class LogoutView(APIView):
 class LogoutAllView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["auth"])
     def post(self, request: Request) -> Response:
-        services.logout_all(user=_user(request), meta=RequestContext.from_request(request))
+        services.sessions.logout_all(user=_user(request), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -234,7 +234,9 @@ class MeView(APIView):
     @extend_schema(request=ProfileUpdateSerializer, responses={200: UserSerializer}, tags=["profile"])
     def patch(self, request: Request) -> Response:
         data = validated(ProfileUpdateSerializer, request)
-        user = services.profile_update(user=_user(request), data=data, meta=RequestContext.from_request(request))
+        user = services.account.profile_update(
+            user=_user(request), data=data, meta=RequestContext.from_request(request)
+        )
         return Response(UserSerializer(user).data)
 
     @extend_schema(
@@ -242,7 +244,7 @@ class MeView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = validated(PasswordSerializer, request)
-        services.account_delete(
+        services.account.account_delete(
             user=_user(request), password=data["password"], meta=RequestContext.from_request(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -251,7 +253,7 @@ class MeView(APIView):
 class MfaStatusView(APIView):
     @extend_schema(responses={200: MfaStatusSerializer}, tags=["mfa"])
     def get(self, request: Request) -> Response:
-        return Response(services.mfa_status(user=_user(request)))
+        return Response(services.two_factor.mfa_status(user=_user(request)))
 
 
 class TotpSetupView(APIView):
@@ -266,7 +268,7 @@ class TotpSetupView(APIView):
         "Calling it again replaces an unconfirmed secret.",
     )
     def post(self, request: Request) -> Response:
-        setup = services.totp_setup(user=_user(request), meta=RequestContext.from_request(request))
+        setup = services.two_factor.totp_setup(user=_user(request), meta=RequestContext.from_request(request))
         return _no_store({"secret": setup.secret, "otpauth_uri": setup.otpauth_uri})
 
 
@@ -286,7 +288,9 @@ class TotpConfirmView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(MfaCodeSerializer, request)
-        codes = services.totp_confirm(user=_user(request), code=data["code"], meta=RequestContext.from_request(request))
+        codes = services.two_factor.totp_confirm(
+            user=_user(request), code=data["code"], meta=RequestContext.from_request(request)
+        )
         return _no_store({"recovery_codes": codes})
 
 
@@ -302,7 +306,7 @@ class TotpView(APIView):
     )
     def delete(self, request: Request) -> Response:
         data = validated(PasswordSerializer, request)
-        services.totp_disable(
+        services.two_factor.totp_disable(
             user=_user(request),
             password=data["password"],
             current_session_id=_session_id(request),
@@ -320,7 +324,7 @@ class RecoveryCodesView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(PasswordSerializer, request)
-        codes = services.recovery_codes_regenerate(
+        codes = services.two_factor.recovery_codes_regenerate(
             user=_user(request), password=data["password"], meta=RequestContext.from_request(request)
         )
         return _no_store({"recovery_codes": codes})
@@ -342,7 +346,7 @@ class PasswordChangeView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(PasswordChangeSerializer, request)
-        services.password_change(
+        services.account.password_change(
             user=_user(request),
             current_password=data["current_password"],
             new_password=data["new_password"],
@@ -365,7 +369,7 @@ class PasswordResetView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(PasswordResetSerializer, request)
-        services.password_reset_request(email=data["email"], meta=RequestContext.from_request(request))
+        services.account.password_reset_request(email=data["email"], meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -376,7 +380,7 @@ class PasswordResetConfirmView(APIView):
     @extend_schema(request=PasswordResetConfirmSerializer, responses={204: NO_CONTENT}, tags=["password"])
     def post(self, request: Request) -> Response:
         data = validated(PasswordResetConfirmSerializer, request)
-        services.password_reset_confirm(
+        services.account.password_reset_confirm(
             uid=data["uid"],
             token=data["token"],
             new_password=data["new_password"],
@@ -392,7 +396,7 @@ class EmailVerifyView(APIView):
     @extend_schema(request=UidTokenSerializer, responses={204: NO_CONTENT}, tags=["email"])
     def post(self, request: Request) -> Response:
         data = validated(UidTokenSerializer, request)
-        services.email_verify(uid=data["uid"], token=data["token"], meta=RequestContext.from_request(request))
+        services.account.email_verify(uid=data["uid"], token=data["token"], meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -401,7 +405,7 @@ class EmailResendView(APIView):
         request=None, responses={202: OpenApiResponse(description="Sent unless already verified.")}, tags=["email"]
     )
     def post(self, request: Request) -> Response:
-        services.email_verification_resend(user=_user(request), meta=RequestContext.from_request(request))
+        services.account.email_verification_resend(user=_user(request), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
@@ -426,7 +430,7 @@ class SessionDetailView(APIView):
     @extend_schema(request=None, responses={204: NO_CONTENT}, tags=["sessions"])
     def delete(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get_for(user=_user(request), session_id=session_id)
-        services.session_revoke(session=session, meta=RequestContext.from_request(request))
+        services.sessions.session_revoke(session=session, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -493,7 +497,7 @@ class StaffUserDetailView(APIView):
     def patch(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
         data = validated(StaffUserUpdateSerializer, request)
-        user = services.user_update_by_staff(
+        user = services.staff.user_update_by_staff(
             actor=_actor(request), user=user, data=data, meta=RequestContext.from_request(request)
         )
         return Response(UserSerializer(user).data)
@@ -511,7 +515,7 @@ class StaffUserDetailView(APIView):
     )
     def delete(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        services.user_delete_by_staff(actor=_actor(request), user=user, meta=RequestContext.from_request(request))
+        services.staff.user_delete_by_staff(actor=_actor(request), user=user, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -526,7 +530,9 @@ class StaffUserUnlockView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        cleared = services.user_unlock(actor=_actor(request), user=user, meta=RequestContext.from_request(request))
+        cleared = services.staff.user_unlock(
+            actor=_actor(request), user=user, meta=RequestContext.from_request(request)
+        )
         return Response({"attempts_cleared": cleared})
 
 
@@ -542,7 +548,7 @@ class StaffUserSessionsRevokeView(APIView):
     )
     def post(self, request: Request, user_id: str) -> Response:
         user = selectors.user_get_for_staff(user_id=user_id)
-        ended = services.user_sessions_revoke(
+        ended = services.staff.user_sessions_revoke(
             actor=_actor(request), user=user, meta=RequestContext.from_request(request)
         )
         return Response({"sessions_ended": ended})

@@ -70,13 +70,13 @@ def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(user
     session_id = claims(tokens["access"])["sid"]
 
     # Hold the row lock a little longer so the tabs really queue on it instead of merely taking turns.
-    record = services.audit_record
+    record = services.sessions.audit_record
 
     def slow_record(**kwargs: Any) -> Any:
         time.sleep(0.05)
         return record(**kwargs)
 
-    with mock.patch.object(services, "audit_record", side_effect=slow_record):
+    with mock.patch.object(services.sessions, "audit_record", side_effect=slow_record):
         responses = refresh_all_at_once(tokens["refresh"])
 
     assert [response.status_code for response in responses] == [200] * TABS, [r.content for r in responses]

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.links import encode_uid, password_reset_tokens
 from accounts.models import User
-from accounts.services import email_verification_resend
+from accounts.services.account import email_verification_resend
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import assert_error
 from audit.context import SYSTEM

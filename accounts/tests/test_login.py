@@ -156,7 +156,7 @@ def test_a_password_of_4096_characters_is_checked_not_refused(api_client: APICli
 def test_it_answers_503_with_retry_after_and_no_tokens_while_the_database_is_unreachable(
     api_client: APIClient, user: User
 ) -> None:
-    with mock.patch.object(services._login_backend, "authenticate", side_effect=OperationalError("refused")):
+    with mock.patch.object(services.signin._login_backend, "authenticate", side_effect=OperationalError("refused")):
         response = post(api_client, user.email)
 
     body = assert_error(response, 503, "service_unavailable")
@@ -168,7 +168,9 @@ def test_it_answers_503_with_retry_after_and_no_tokens_while_the_database_is_unr
 
 
 def test_a_database_failure_while_opening_the_session_issues_no_tokens(api_client: APIClient, user: User) -> None:
-    with mock.patch("accounts.services.session_open", side_effect=OperationalError("server closed the connection")):
+    with mock.patch(
+        "accounts.services.signin.session_open", side_effect=OperationalError("server closed the connection")
+    ):
         response = post(api_client, user.email)
 
     body = assert_error(response, 503, "service_unavailable")

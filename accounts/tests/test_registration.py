@@ -85,7 +85,7 @@ def test_it_answers_409_email_taken_for_an_existing_address_in_any_case(api_clie
 def test_the_unique_index_backs_the_409_when_two_sign_ups_race(api_client: APIClient, monkeypatch: Any) -> None:
     UserFactory(email="ada@example.com")
     # The existence check passed for both racers; the database refuses the second row.
-    monkeypatch.setattr("accounts.services.User.objects.filter", lambda **kw: User.objects.none())
+    monkeypatch.setattr("accounts.services.signin.User.objects.filter", lambda **kw: User.objects.none())
 
     assert_error(register(api_client), 409, "email_taken")
 

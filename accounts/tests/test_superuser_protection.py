@@ -393,6 +393,6 @@ def test_a_user_made_superuser_while_staff_edit_them_is_not_changed(staff: User,
     stale = User.objects.get(pk=outsider.pk)  # read before the promotion, as a concurrent request would
     User.objects.filter(pk=outsider.pk).update(is_superuser=True, is_staff=True)
     with pytest.raises(ActionRefused):
-        services.user_update_by_staff(actor=staff, user=stale, data={"is_active": False}, meta=SYSTEM)
+        services.staff.user_update_by_staff(actor=staff, user=stale, data={"is_active": False}, meta=SYSTEM)
     outsider.refresh_from_db()
     assert outsider.is_active

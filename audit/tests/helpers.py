@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 from rest_framework.test import APIClient
 
@@ -68,3 +71,16 @@ def assert_no_secrets(events: list[Event], *secrets: str) -> None:
     for secret in secrets:
         assert secret
         assert secret not in body, f"a secret leaked into the audit log: {secret[:12]}..."
+
+
+ACCOUNT_SERVICE_MODULES = ("account", "sessions", "signin", "staff", "two_factor")
+
+
+@contextmanager
+def patch_accounts_audit(**kwargs: Any) -> Iterator[mock.MagicMock]:
+    """One mock standing in for `audit_record` in every accounts services module (each imports it)."""
+    stand_in = mock.MagicMock(**kwargs)
+    with ExitStack() as stack:
+        for module in ACCOUNT_SERVICE_MODULES:
+            stack.enter_context(mock.patch(f"accounts.services.{module}.audit_record", stand_in))
+        yield stand_in

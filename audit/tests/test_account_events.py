@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from unittest import mock
 
 import pytest
 from django_tasks_db.models import DBTaskResult
@@ -16,7 +15,7 @@ from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from audit.models import Event
 from audit.services import audit_record
-from audit.tests.helpers import Origin, assert_event, assert_no_secrets, call, events_of
+from audit.tests.helpers import Origin, assert_event, assert_no_secrets, call, events_of, patch_accounts_audit
 
 NEW_PASSWORD = "a different long passphrase"
 
@@ -500,7 +499,7 @@ def raise_after_recording(**kwargs: Any) -> Any:
 
 @pytest.fixture
 def failing_audit() -> Any:
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording) as patched:
+    with patch_accounts_audit(side_effect=raise_after_recording) as patched:
         yield patched
 
 
@@ -529,7 +528,7 @@ def test_a_register_that_rolls_back_records_nothing_and_creates_no_user(
 
 
 def test_a_login_that_rolls_back_records_nothing_and_opens_no_session(member: User, origin: Origin) -> None:
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(
             APIClient(), "post", "/api/v1/auth/login", {"email": member.email, "password": PASSWORD}, origin
         )
@@ -547,7 +546,7 @@ def test_a_failed_login_that_rolls_back_records_nothing(member: User, origin: Or
 def test_a_refresh_that_rolls_back_records_nothing_and_does_not_rotate(member: User, origin: Origin) -> None:
     _, tokens = sign_in(member, origin)
     jti = session_of(member).refresh_jti
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(
             APIClient(), "post", "/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, origin
         )
@@ -560,7 +559,7 @@ def test_a_reuse_detection_that_rolls_back_records_nothing_and_ends_nothing(
     settings.REFRESH_GRACE_SECONDS = 0
     _, tokens = sign_in(member, origin)
     call(APIClient(), "post", "/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, origin=origin, rid=origin.rid())
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(
             APIClient(), "post", "/api/v1/auth/refresh", {"refresh": tokens["refresh"]}, origin
         )
@@ -578,7 +577,7 @@ def test_a_logout_that_rolls_back_records_nothing_and_ends_no_session(
     member: User, origin: Origin, method: str, path: str, data: Any
 ) -> None:
     client, _ = sign_in(member, origin)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, method, path, data, origin)
     assert session_of(member).ended_at is None
 
@@ -587,7 +586,7 @@ def test_a_session_revocation_that_rolls_back_records_nothing(member: User, orig
     client, _ = sign_in(member, origin)
     sign_in(member, origin)
     other = session_of(member)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, "delete", f"/api/v1/auth/sessions/{other.pk}", None, origin)
     other.refresh_from_db()
     assert other.ended_at is None
@@ -595,7 +594,7 @@ def test_a_session_revocation_that_rolls_back_records_nothing(member: User, orig
 
 def test_a_password_change_that_rolls_back_records_nothing_and_keeps_the_password(member: User, origin: Origin) -> None:
     client, _ = sign_in(member, origin)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(
             client,
             "post",
@@ -637,7 +636,7 @@ def test_a_verification_resend_that_rolls_back_records_nothing_and_sends_nothing
     member: User, origin: Origin, mailoutbox: Any, run_jobs: Callable[[], int]
 ) -> None:
     client, _ = sign_in(member, origin)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, "post", "/api/v1/auth/email/resend", None, origin)
     assert not DBTaskResult.objects.exists()
     assert run_jobs() == 0
@@ -657,7 +656,7 @@ def test_a_verification_that_rolls_back_records_nothing_and_leaves_the_email_unv
 
 def test_a_profile_update_that_rolls_back_records_nothing_and_changes_nothing(member: User, origin: Origin) -> None:
     client, _ = sign_in(member, origin)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, "patch", "/api/v1/auth/me", {"bio": "changed"}, origin)
     member.refresh_from_db()
     assert member.bio == ""
@@ -667,6 +666,6 @@ def test_an_account_deletion_that_rolls_back_records_nothing_and_keeps_the_accou
     member: User, origin: Origin
 ) -> None:
     client, _ = sign_in(member, origin)
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         _act_and_expect_nothing_recorded(client, "delete", "/api/v1/auth/me", {"password": PASSWORD}, origin)
     assert User.objects.filter(pk=member.pk).exists()

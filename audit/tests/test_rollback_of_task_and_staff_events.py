@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import Session, User
 from audit.models import Event
 from audit.services import audit_record
+from audit.tests.helpers import patch_accounts_audit
 from tasks.models import Task
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_a_deactivation_that_rolls_back_records_nothing_and_ends_no_session(
     staff_client: APIClient, user: User, auth_client: APIClient
 ) -> None:
     before = Event.objects.count()
-    with mock.patch("accounts.services.audit_record", side_effect=raise_after_recording):
+    with patch_accounts_audit(side_effect=raise_after_recording):
         response = staff_client.patch(f"/api/v1/users/{user.pk}", {"is_active": False}, format="json")
 
     fails_with_nothing_recorded(response, before)

@@ -67,7 +67,7 @@ class Caller:
     def path(self, template: str) -> str:
         task: Task = TaskFactory(owner=self.staff)
         other: Any = UserFactory()
-        _session, pair = account_services.session_open(user=self.staff, meta=SYSTEM)
+        _session, pair = account_services.sessions.session_open(user=self.staff, meta=SYSTEM)
         self.access = pair.access
         event = Event.objects.order_by("-id").first()
         values = {

@@ -88,7 +88,7 @@ def test_a_wrong_method_is_a_json_405_with_allow(api_client: APIClient, method: 
 def test_an_unexpected_error_is_a_json_500_without_a_stack_trace(auth_client: APIClient, settings: Any) -> None:
     for debug in (False, True):
         settings.DEBUG = debug
-        with mock.patch("accounts.views.services.profile_update", side_effect=RuntimeError("secret internals")):
+        with mock.patch("accounts.views.services.account.profile_update", side_effect=RuntimeError("secret internals")):
             response = auth_client.patch("/api/v1/auth/me", {"bio": "x"}, format="json")
         body = assert_error(response, 500, "server_error")
         assert "secret internals" not in response.content.decode()

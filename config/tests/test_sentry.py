@@ -153,7 +153,7 @@ def test_an_unexpected_error_in_an_api_view_is_reported_with_the_request_id_and_
     def broken(**kwargs: Any) -> Any:
         raise RuntimeError("the sign-in broke unexpectedly")
 
-    monkeypatch.setattr("accounts.services.user_login", broken)
+    monkeypatch.setattr("accounts.services.signin.user_login", broken)
     status, body = through_wsgi(
         "POST",
         "/api/v1/auth/login?token=" + refresh,

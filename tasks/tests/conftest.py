@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.services import session_open
+from accounts.services.sessions import session_open
 from accounts.tests.factories import UserFactory
 from audit.context import SYSTEM
 from tasks.models import Membership, Project, Role

@@ -30,5 +30,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, days: int, **options: Any) -> None:
         if days < 0:
             raise CommandError("--days must be 0 or more.")
-        deleted = services.sessions_prune(older_than=timedelta(days=days))
+        deleted = services.sessions.sessions_prune(older_than=timedelta(days=days))
         self.stdout.write(f"Deleted {deleted} session(s) ended or expired more than {days} day(s) ago.")

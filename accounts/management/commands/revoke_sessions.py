@@ -12,5 +12,5 @@ class Command(AccountCommand):
     help = "End every live session of the account with this email; its tokens fail from the next request on."
 
     def act(self, user: User) -> str:
-        ended = services.user_sessions_revoke(actor=None, user=user, meta=SYSTEM)
+        ended = services.staff.user_sessions_revoke(actor=None, user=user, meta=SYSTEM)
         return f"Revoked {ended} session(s) of {user.email}."

@@ -16,5 +16,5 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = services.totp_secrets_reencrypt()
+        count = services.two_factor.totp_secrets_reencrypt()
         self.stdout.write(f"Re-encrypted {count} TOTP secret(s) with the first key.")

@@ -12,5 +12,5 @@ class Command(AccountCommand):
     help = "Lift the login lockout of the account with this email, from every address (as staff unlock does)."
 
     def act(self, user: User) -> str:
-        cleared = services.user_unlock(actor=None, user=user, meta=SYSTEM)
+        cleared = services.staff.user_unlock(actor=None, user=user, meta=SYSTEM)
         return f"Unlocked {user.email}: {cleared} failed-login record(s) cleared."
