@@ -51,6 +51,11 @@ def password_reset(user: User, details: dict[str, str]) -> EmailMultiAlternative
 
 # Security notices: what happened, told in one sentence; the template adds when, from where and what to do.
 NOTICES = {
+    "password_changed": ("Your password was changed", "The password of your account was changed."),
+    "password_reset_completed": (
+        "Your password was reset",
+        "The password of your account was reset with an emailed link.",
+    ),
     "mfa_enabled": ("Two-factor sign-in was turned on", "Two-factor sign-in was turned on for your account."),
     "mfa_disabled": ("Two-factor sign-in was turned off", "Two-factor sign-in was turned off for your account."),
     "mfa_reset_by_staff": (

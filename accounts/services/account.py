@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import lockout
 from accounts.jobs import email_user
@@ -17,6 +18,7 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import AccountLocked, ValidationFailed
+from config.http.formats import iso
 from config.http.input import assign_changed
 
 
@@ -25,6 +27,12 @@ def validate_new_password(password: str, *, user: User | None, field: str) -> No
         password_validation.validate_password(password, user=user)
     except DjangoValidationError as exc:
         raise ValidationFailed(errors={field: list(exc.messages)}) from None
+
+
+def security_notice(*, kind: str, user: User, meta: RequestContext) -> None:
+    """Queues a security notice (accounts/emails.py NOTICES): what happened, when, from which address and device."""
+    details = {"at": iso(timezone.now()) or "", "ip_address": meta.ip_address or "", "user_agent": meta.user_agent}
+    email_user(kind=kind, user=user, details=details)
 
 
 def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
@@ -89,6 +97,7 @@ def password_change(
             meta=meta,
             except_session_id=current_session_id,
         )
+        security_notice(kind="password_changed", user=user, meta=meta)
 
 
 def password_reset_request(*, email: str, meta: RequestContext) -> None:
@@ -123,6 +132,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
         sessions_end_all(
             user=locked, reason=Session.EndReason.PASSWORD_RESET, event=EventType.PASSWORD_RESET_COMPLETED, meta=meta
         )
+        security_notice(kind="password_reset_completed", user=locked, meta=meta)
 
 
 def send_verification(*, user: User, meta: RequestContext) -> None:

@@ -10,24 +10,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import fields, mfa
-from accounts.jobs import email_user
 from accounts.models import RecoveryCode, Session, TotpDevice, User
-from accounts.services.account import reauthenticate
+from accounts.services.account import reauthenticate, security_notice
 from accounts.services.sessions import mfa_challenges_spend, sessions_end_all
 from accounts.services.staff import SUPERUSER_ONLY, as_actor, ensure_staff_may_act, staff_may_act_on
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import ActionRefused, Conflict, MfaInvalid
-from config.http.formats import iso
 
 MFA_NOT_ENABLED = "Two-factor sign-in is not turned on."
-
-
-def _notice(*, kind: str, user: User, meta: RequestContext) -> None:
-    """Queues a security notice: what happened, when, from which address and device."""
-    details = {"at": iso(timezone.now()) or "", "ip_address": meta.ip_address or "", "user_agent": meta.user_agent}
-    email_user(kind=kind, user=user, details=details)
 
 
 def _recovery_codes_replace(*, user: User) -> list[str]:
@@ -97,7 +89,7 @@ def totp_confirm(*, user: User, code: str, meta: RequestContext) -> list[str]:
         user.mfa_enabled = True
         codes = _recovery_codes_replace(user=locked)
         audit_record(event=EventType.MFA_ENABLED, user=locked, meta=meta, details={"method": "totp"})
-        _notice(kind="mfa_enabled", user=locked, meta=meta)
+        security_notice(kind="mfa_enabled", user=locked, meta=meta)
     return codes
 
 
@@ -127,7 +119,7 @@ def totp_disable(*, user: User, password: str, current_session_id: Any, meta: Re
             meta=meta,
             except_session_id=current_session_id,
         )
-        _notice(kind="mfa_disabled", user=locked, meta=meta)
+        security_notice(kind="mfa_disabled", user=locked, meta=meta)
     return ended
 
 
@@ -140,7 +132,7 @@ def recovery_codes_regenerate(*, user: User, password: str, meta: RequestContext
             raise Conflict(MFA_NOT_ENABLED, code="mfa_not_enabled")
         codes = _recovery_codes_replace(user=locked)
         audit_record(event=EventType.RECOVERY_CODES_REGENERATED, user=locked, meta=meta)
-        _notice(kind="recovery_codes_regenerated", user=locked, meta=meta)
+        security_notice(kind="recovery_codes_regenerated", user=locked, meta=meta)
     return codes
 
 
@@ -156,7 +148,7 @@ def mfa_reset_by_staff(*, actor: User | None, user: User, meta: RequestContext) 
             return False
         _mfa_remove(user=locked)
         audit_record(event=EventType.MFA_RESET_BY_STAFF, user=locked, meta=as_actor(actor, meta))
-        _notice(kind="mfa_reset_by_staff", user=locked, meta=meta)
+        security_notice(kind="mfa_reset_by_staff", user=locked, meta=meta)
     return True
 
 

@@ -126,3 +126,30 @@ def test_it_needs_a_token(api_client: APIClient) -> None:
         401,
         "not_authenticated",
     )
+
+
+def test_the_user_is_told_by_email_with_when_and_from_where(
+    user: User, login_as: Callable[..., APIClient], mailoutbox: list[Any], run_jobs: Callable[[], int]
+) -> None:
+    client = login_as(user, HTTP_USER_AGENT="Laptop/3.1", REMOTE_ADDR="198.51.100.23")
+    response = client.post(
+        "/api/v1/auth/password/change",
+        {"current_password": PASSWORD, "new_password": "a brand new passphrase"},
+        format="json",
+        HTTP_USER_AGENT="Laptop/3.1",
+        REMOTE_ADDR="198.51.100.23",
+    )
+    assert response.status_code == 204
+    run_jobs()
+    [notice] = [m for m in mailoutbox if "password was changed" in m.subject]
+    assert notice.to == [user.email]
+    assert "198.51.100.23" in notice.body and "Laptop/3.1" in notice.body
+    assert "a brand new passphrase" not in notice.body
+
+
+def test_every_email_kind_has_its_own_builder() -> None:
+    from accounts import emails
+
+    # A notice named like a link email would silently replace it (and lose the link).
+    assert not set(emails.NOTICES) & {"verify_email", "password_reset"}
+    assert set(emails.KINDS) == {"verify_email", "password_reset", *emails.NOTICES}

@@ -121,6 +121,16 @@ def test_a_failed_send_is_still_202_and_the_job_is_retried_later_with_its_error(
     assert any("failed on attempt 1" in record.getMessage() for record in caplog.records)
 
 
+def test_the_user_is_told_by_email_once_the_reset_is_done(
+    user: User, ask_reset: Callable[..., tuple[str, str]], mailoutbox: list[Any], run_jobs: Callable[[], int]
+) -> None:
+    uid, token = ask_reset()
+    assert confirm(uid, token).status_code == 204
+    run_jobs()
+    assert [m.subject for m in mailoutbox][-1] == "Taskdesk: Your password was reset"
+    assert mailoutbox[-1].to == [user.email]
+
+
 def test_the_link_sets_the_new_password_and_ends_every_session(
     user: User, outsider: User, login_as: Callable[..., APIClient], ask_reset: Callable[..., tuple[str, str]]
 ) -> None:
