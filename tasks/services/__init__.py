@@ -1,2 +1,2 @@
 """Writes of the tasks app, by concept: `tasks` (tasks, trash, bulk, idempotent create), `projects`
-(projects, members and roles, invitations)."""
+(projects, members and roles, invitations), `demo` (demo data in bulk, for load tests)."""
