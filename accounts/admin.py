@@ -89,6 +89,14 @@ def _keeps_projects(request: HttpRequest, user: User) -> bool:
     return bool(shared)
 
 
+def show_saved(obj: Any, saved: Any) -> None:
+    """After a service saved the row behind an admin form: the admin goes on with `obj` (its change message,
+    log entry and redirect), so it must see what was saved, the primary key of a new row included."""
+    for field in type(obj)._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding = False
+
+
 class StaffConsoleMixin:
     """Opens a page to every active staff user; `staff_can_*` say what they may do there."""
 
@@ -308,9 +316,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
                 password=form.cleaned_data.get("password1") if usable else None,
                 meta=meta,
             )
-        for field in User._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        show_saved(obj, saved)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_change_permission(request, obj) and _may_act_on(request, obj)

@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from accounts.admin import StaffConsoleMixin
+from accounts.admin import StaffConsoleMixin, show_saved
 from audit.context import RequestContext
 from config.http.errors import ApplicationError
 from tasks.models import Invitation, InvitationStatus, Membership, Project, Task, TaskQuerySet
@@ -96,10 +96,7 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         else:
             data = {field: form.cleaned_data[field] for field in EDITABLE if field in form.cleaned_data}
             saved = services.task_create(owner=form.cleaned_data["owner"], data=data, meta=meta)
-        # The admin goes on with `obj` (its change message, the redirect): let it see what was saved.
-        for field in Task._meta.concrete_fields:
-            setattr(obj, field.attname, getattr(saved, field.attname))
-        obj._state.adding = False
+        show_saved(obj, saved)
 
     def _per_owner(self, request: HttpRequest, queryset: QuerySet[Task], action: str, done: str) -> None:
         """One bulk service call per owner (each all or nothing, each audited with the staff as actor)."""
