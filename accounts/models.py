@@ -185,7 +185,8 @@ class Session(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.ended_at is None and self.expires_at > dj_timezone.now()
+        """The row-level twin of SessionQuerySet.live(): not ended, and not past when it ends if unused."""
+        return self.ended_at is None and self.ends_if_unused_at > dj_timezone.now()
 
     @property
     def ends_if_unused_at(self) -> datetime:

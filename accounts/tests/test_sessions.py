@@ -192,3 +192,24 @@ def test_expires_at_is_when_the_session_ends_if_unused_and_an_expired_one_is_not
     listed = {item["user_agent"]: item["expires_at"] for item in fresh.get(URL).json()["results"]}
     assert listed == {"Active/1": "2030-01-14T13:00:00Z", "Fresh/1": "2030-01-16T13:00:00Z"}
     assert sid(idle) not in {item["id"] for item in fresh.get(URL).json()["results"]}
+
+
+def test_a_sessions_is_live_agrees_with_the_live_queryset(user: User, settings: Any) -> None:
+    settings.REFRESH_TOKEN_DAYS = 7
+    now = timezone.now()
+    far = now + timedelta(days=30)
+    cases = {
+        "fresh": {"created_at": now, "expires_at": far},
+        "refreshed lately": {
+            "created_at": now - timedelta(days=20),
+            "rotated_at": now - timedelta(days=1),
+            "expires_at": far,
+        },
+        "idle past its refresh token": {"created_at": now - timedelta(days=8), "expires_at": far},
+        "past its absolute end": {"created_at": now - timedelta(days=1), "expires_at": now - timedelta(seconds=1)},
+        "ended": {"created_at": now, "expires_at": far, "ended_at": now},
+    }
+    made = {name: Session.objects.create(user=user, refresh_jti=name, **fields) for name, fields in cases.items()}
+    live = set(Session.objects.live().values_list("pk", flat=True))
+    assert {name for name, s in made.items() if s.pk in live} == {"fresh", "refreshed lately"}
+    assert {name for name, s in made.items() if s.is_live} == {"fresh", "refreshed lately"}
