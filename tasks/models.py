@@ -73,6 +73,24 @@ LIVE = Q(deleted_at__isnull=True)
 TRASHED = Q(deleted_at__isnull=False)
 
 
+# A task is personal (only its creator sees it) or in a project (every member sees it), and a subtask sits at
+# most this many levels deep (a top-level task is level 1).
+MAX_DEPTH = 4
+
+
+def delete_personal_keep_shared(collector: Any, field: Any, sub_objs: Any, using: str) -> None:
+    """`on_delete` of a task's creator: their personal tasks go with the account; the tasks they created in a
+    project stay with the project (its creator shown as null). Whatever path deletes the user (API, admin, a
+    command) follows the same rule, as it is the foreign key's own."""
+    if isinstance(sub_objs, models.QuerySet):
+        personal, shared = sub_objs.filter(project__isnull=True), sub_objs.filter(project__isnull=False)
+    else:
+        personal = [task for task in sub_objs if task.project_id is None]
+        shared = [task for task in sub_objs if task.project_id is not None]
+    models.CASCADE(collector, field, personal, using)
+    models.SET_NULL(collector, field, shared, using)
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def live(self) -> TaskQuerySet:
         return self.filter(LIVE)
@@ -83,9 +101,39 @@ class TaskQuerySet(models.QuerySet["Task"]):
     def owned_by(self, user: Any) -> TaskQuerySet:
         return self.filter(owner=user)
 
+    def visible_to(self, user: Any) -> TaskQuerySet:
+        """The caller's personal tasks and every task of the projects they are a member of.
+
+        One condition: an index range on the creator's personal tasks OR'd with the tasks of the projects the
+        membership table's (user, project) index lists; no query per project.
+        """
+        return self.filter(
+            Q(project__isnull=True, owner=user)
+            | Q(project__in=Membership.objects.filter(user=user).values("project_id"))
+        )
+
 
 class Task(models.Model):
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    # The task's creator (`created_by` in the API; `owner` too, for clients of the personal API). Null once the
+    # creator of a project's task has deleted their account.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=delete_personal_keep_shared, related_name="tasks"
+    )
+    project = models.ForeignKey("tasks.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    # A trashed parent's subtasks are in the trash with it; purging keeps any subtask that was restored since.
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="subtasks")
+    # Manual order among siblings (same project and parent), ascending; ties broken by id. New tasks take the
+    # current time in microseconds (after every sibling, with no query or lock); moves take a value between
+    # their new neighbours, renumbering the siblings when there is no room left.
+    position = models.BigIntegerField(default=0)
+    # The assignees' ids as the API shows them: a copy of the Assignment rows (the source of truth, which the
+    # `assignee` filter reads), kept by the services in the same transaction so a list reads it with its row.
+    assignee_ids = models.JSONField(default=list, blank=True, editable=False)
+    # Exact: the comment services change it in the comment's transaction.
+    comments_count = models.PositiveIntegerField(default=0, editable=False)
+    assignees = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="tasks.Assignment", related_name="assigned_tasks", blank=True
+    )
     title = models.CharField(max_length=MAX_TITLE)
     description = models.TextField(max_length=MAX_DESCRIPTION, blank=True, default="")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -115,6 +163,10 @@ class Task(models.Model):
             models.Index(fields=["owner", "created_at", "id"], name="task_owner_created_idx", condition=LIVE),
             models.Index(fields=["owner", "priority", "id"], name="task_owner_priority_idx", condition=LIVE),
             models.Index(fields=["owner", "deleted_at"], name="task_owner_trash_idx", condition=TRASHED),
+            # A project's tasks, newest first (the list of a member); its trash; the siblings of a parent.
+            models.Index(fields=["project", "created_at", "id"], name="task_project_created_idx", condition=LIVE),
+            models.Index(fields=["project", "deleted_at"], name="task_project_trash_idx", condition=TRASHED),
+            models.Index(fields=["parent", "position"], name="task_parent_position_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=STATUSES), name="task_status_valid"),
@@ -128,6 +180,10 @@ class Task(models.Model):
     def etag(self) -> str:
         """A strong validator: changes whenever the task does (every change increments `version`)."""
         return f'"{self.pk}-{self.version}"'
+
+    @property
+    def created_by_id(self) -> Any:
+        return self.owner_id
 
     @property
     def priority_name(self) -> str:
@@ -219,6 +275,23 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role} of {self.project_id}"
+
+
+class Assignment(models.Model):
+    """A user assigned to a task. For a project's task, a member of that project (members removed from a project
+    lose its assignments); for a personal task, its creator only."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "user"], name="assignment_task_user_uniq")]
+        # "Assigned to me" walks this index from the user's side.
+        indexes = [models.Index(fields=["user", "task"], name="assignment_user_task_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.task_id}"
 
 
 class InvitationStatus(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Task reads, always scoped to one owner. Trashed tasks appear only in the trash."""
+"""Task reads, always from the caller's side: their personal tasks and those of their projects (one condition,
+`TaskQuerySet.visible_to`). Trashed tasks appear only in the trash."""
 
 from __future__ import annotations
 
@@ -8,13 +9,13 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, Q, Window
+from django.db.models import Count, OuterRef, Q, Subquery, Window
 from django.utils import timezone
 
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
 from config.http.pagination import PAGE_TOTAL
-from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Status, Task, TaskQuerySet
+from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Membership, Role, Status, Task, TaskQuerySet
 
 # Newest first; the id breaks ties so pages never repeat or skip a task.
 DEFAULT_ORDERING = ("-created_at", "-id")
@@ -26,7 +27,24 @@ def overdue_q(now: datetime) -> Q:
 
 
 def task_list_for(*, user: Any) -> TaskQuerySet:
-    return Task.objects.owned_by(user).live().order_by(*DEFAULT_ORDERING)
+    return Task.objects.visible_to(user).live().order_by(*DEFAULT_ORDERING)
+
+
+def task_not_found() -> NotFound:
+    return NotFound("Task not found.")
+
+
+def with_role(tasks: TaskQuerySet, *, user: Any) -> TaskQuerySet:
+    """Annotates `role`: the caller's role in each task's project (null for a personal task, which is the
+    caller's own by visibility). A correlated lookup on membership's unique (user, project) index."""
+    return tasks.annotate(
+        role=Subquery(Membership.objects.filter(project=OuterRef("project"), user=user).values("role")[:1])
+    )
+
+
+def role_of(task: Task) -> str:
+    """The caller's role for a task read with `with_role`: a personal task is its creator's to do anything with."""
+    return getattr(task, "role", None) or Role.OWNER
 
 
 @cache
@@ -38,7 +56,8 @@ def _default_page_query(columns: tuple[str, ...]) -> CompiledQuery:
             .annotate(**{PAGE_TOTAL: Window(Count("*"))})
             .values_list(*columns, PAGE_TOTAL)
         ),
-        param_count=1,
+        # The user's id twice: their personal tasks, and their memberships.
+        param_count=2,
     )
 
 
@@ -60,7 +79,7 @@ class TaskListRows:
         alias = router.db_for_read(Task)
         owner = Task._meta.get_field("owner").get_db_prep_value(self.user.pk, connections[alias])
         return _default_page_query(self.columns).rows(
-            using=alias, params=[owner], suffix=" LIMIT %s OFFSET %s", suffix_params=[limit, offset]
+            using=alias, params=[owner, owner], suffix=" LIMIT %s OFFSET %s", suffix_params=[limit, offset]
         )
 
     def count(self) -> int:
@@ -68,16 +87,18 @@ class TaskListRows:
 
 
 def task_trash_for(*, user: Any) -> TaskQuerySet:
-    return Task.objects.owned_by(user).trashed().order_by("-deleted_at", "-id")
+    """The trash of every task the caller can see: their personal ones and their projects'."""
+    return Task.objects.visible_to(user).trashed().order_by("-deleted_at", "-id")
 
 
 def task_get_for(*, user: Any, task_id: int) -> Task:
-    """One of the user's live tasks; anything else (another user's, trashed, absent) is the same 404."""
+    """A live task the caller can see, with their `role` (see `role_of`); anything else (another user's, a
+    project they are not in, trashed, absent) is the same 404."""
     if not 0 < task_id <= MAX_ID:
-        raise NotFound("Task not found.")
-    task = task_list_for(user=user).filter(pk=task_id).first()
+        raise task_not_found()
+    task = with_role(task_list_for(user=user), user=user).filter(pk=task_id).first()
     if task is None:
-        raise NotFound("Task not found.")
+        raise task_not_found()
     return task
 
 

@@ -52,7 +52,7 @@ def _task_not_found() -> NotFound:
 def _lock(*, owner: Any, task_id: int, trashed: bool = False) -> Task:
     if not 0 < task_id <= MAX_ID:
         raise _task_not_found()
-    scope = Task.objects.owned_by(owner)
+    scope = Task.objects.visible_to(owner)
     task = (scope.trashed() if trashed else scope.live()).select_for_update().filter(pk=task_id).first()
     if task is None:
         raise _task_not_found()
@@ -156,7 +156,7 @@ def tasks_bulk(
     """
     ids = list(dict.fromkeys(ids))
     with transaction.atomic():
-        owned = Task.objects.owned_by(owner).filter(pk__in=ids)
+        owned = Task.objects.visible_to(owner).filter(pk__in=ids)
         scope = owned.trashed() if action == "restore" else owned.live()
         found = list(scope.select_for_update().values_list("pk", flat=True))
         if len(found) != len(ids):
