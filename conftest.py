@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -98,3 +100,19 @@ def staff_client(staff: Any, login_as: Callable[..., APIClient]) -> APIClient:
 @pytest.fixture
 def outsider_client(outsider: Any, login_as: Callable[..., APIClient]) -> APIClient:
     return login_as(outsider)
+
+
+@pytest.fixture
+def migrate(transactional_db: Any) -> Iterator[Callable[[tuple[str, str]], Any]]:
+    """Moves an app to a migration (`migrate(("tasks", "0002_projects"))`) and returns the models as they were
+    there; the database goes back to the latest migrations afterwards."""
+
+    def to(target: tuple[str, str]) -> Any:
+        executor = MigrationExecutor(connection)
+        executor.migrate([target])
+        executor.loader.build_graph()
+        return executor.loader.project_state([target]).apps
+
+    yield to
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

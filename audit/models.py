@@ -43,6 +43,8 @@ class EventType(models.TextChoices):
     TASK_DELETED = "task.deleted", "Task deleted"
     TASK_RESTORED = "task.restored", "Task restored"
     TASK_BULK = "task.bulk_action", "Bulk action"
+    TASK_MOVED = "task.moved", "Task moved"
+    TASK_ASSIGNED = "task.assigned", "Task assignees changed"
     TASKS_EXPORTED = "task.exported", "Tasks exported"
     PROJECT_CREATED = "project.created", "Project created"
     PROJECT_UPDATED = "project.updated", "Project updated"

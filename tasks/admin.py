@@ -92,23 +92,24 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         meta = RequestContext.from_request(request)
         if change:
             data = {field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE}
-            saved = services.task_update(owner=obj.owner, task_id=obj.pk, data=data, meta=meta)
+            saved = services.task_update(user=obj.owner, task_id=obj.pk, data=data, meta=meta)
         else:
             data = {field: form.cleaned_data[field] for field in EDITABLE if field in form.cleaned_data}
-            saved = services.task_create(owner=form.cleaned_data["owner"], data=data, meta=meta)
+            saved = services.task_create(user=form.cleaned_data["owner"], data=data, meta=meta)
         show_saved(obj, saved)
 
     def _per_owner(self, request: HttpRequest, queryset: QuerySet[Task], action: str, done: str) -> None:
-        """One bulk service call per owner (each all or nothing, each audited with the staff as actor)."""
+        """One bulk service call per creator, acting as them (each all or nothing, each audited with the staff
+        as actor). A project's task whose creator has gone is left to the project's members."""
         ids_by_owner: dict[Any, list[int]] = defaultdict(list)
-        for pk, owner_id in queryset.values_list("pk", "owner_id"):
+        for pk, owner_id in queryset.filter(owner__isnull=False).values_list("pk", "owner_id"):
             ids_by_owner[owner_id].append(pk)
         owners = {user.pk: user for user in get_user_model().objects.filter(pk__in=ids_by_owner)}
         meta = RequestContext.from_request(request)
         count = 0
         for owner_id, ids in ids_by_owner.items():
             try:
-                count += services.tasks_bulk(owner=owners[owner_id], action=action, ids=ids, meta=meta)
+                count += services.tasks_bulk(user=owners[owner_id], action=action, ids=ids, meta=meta)
             except ApplicationError as exc:
                 self.message_user(request, f"{owners[owner_id]}: {exc.detail}", messages.ERROR)
         self.message_user(request, f"{count} task(s) {done}.")

@@ -7,6 +7,7 @@ parameter (django-filter's DRF backend raises it), never a 500.
 from __future__ import annotations
 
 import copy
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,12 +18,24 @@ from django.http import QueryDict
 from django.utils import timezone
 from django_filters.fields import MultipleChoiceField
 
+from config.http.errors import ValidationFailed
 from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter, WhenFilter, split_commas
-from tasks.models import MAX_TAG_LENGTH, PRIORITY_NAME, PRIORITY_RANK, ROLES, STATUSES, Project, Task, TaskQuerySet
-from tasks.selectors.tasks import overdue_q
+from tasks.models import (
+    MAX_ID,
+    MAX_TAG_LENGTH,
+    PRIORITY_NAME,
+    PRIORITY_RANK,
+    ROLES,
+    STATUSES,
+    Assignment,
+    Project,
+    Task,
+    TaskQuerySet,
+)
+from tasks.selectors.tasks import NONE, overdue_q, project_q
 from tasks.serializers.tasks import normalise_tag
 
-ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title")
+ORDERING_FIELDS = ("created_at", "updated_at", "due_at", "priority", "title", "position")
 
 
 class DueFilter(WhenFilter):
@@ -79,6 +92,66 @@ def _filter_tag(qs: TaskQuerySet, name: str, value: str) -> TaskQuerySet:
     return qs.filter(tags__has_tag=normalise_tag(value))
 
 
+class IdOrNoneField(forms.Field):
+    """A positive id (at most a bigint), or `none`."""
+
+    def to_python(self, value: Any) -> int | str | None:
+        text = str(value or "").strip().lower()
+        if text in ("", NONE):
+            return NONE if text else None
+        if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
+            raise forms.ValidationError("Give an id or none.")
+        return int(text)
+
+
+class IdOrNoneFilter(df.Filter):
+    field_class = IdOrNoneField
+
+
+def parse_id_or_none(params: Any, name: str) -> int | str | None:
+    """The value of a `<id>|none` query parameter, validated as the list's filter does (400 naming it)."""
+    try:
+        return IdOrNoneField(required=False).clean(params.get(name, ""))
+    except forms.ValidationError as exc:
+        raise ValidationFailed.on(name, exc.messages[0]) from None
+
+
+def _filter_project(qs: TaskQuerySet, name: str, value: int | str | None) -> TaskQuerySet:
+    return qs.filter(project_q(value))
+
+
+def _filter_parent(qs: TaskQuerySet, name: str, value: int | str | None) -> TaskQuerySet:
+    if value is None:
+        return qs
+    return qs.filter(parent__isnull=True) if value == NONE else qs.filter(parent_id=int(value))
+
+
+class AssigneeField(forms.Field):
+    """A user id, or `me`."""
+
+    def to_python(self, value: Any) -> uuid.UUID | str | None:
+        text = str(value or "").strip()
+        if not text:
+            return None
+        if text.lower() == "me":
+            return "me"
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            raise forms.ValidationError("Give a user id or me.") from None
+
+
+class AssigneeFilter(df.Filter):
+    field_class = AssigneeField
+
+    def filter(self, qs: TaskQuerySet, value: uuid.UUID | str | None) -> TaskQuerySet:
+        if value is None:
+            return qs
+        user_id = self.parent.request.user.pk if value == "me" else value
+        # The Assignment rows' (user, task) index: the tasks assigned to that user, among those already visible.
+        return qs.filter(pk__in=Assignment.objects.filter(user_id=user_id).values("task_id"))
+
+
 def _filter_overdue(qs: TaskQuerySet, name: str, value: bool) -> TaskQuerySet:
     condition = overdue_q(timezone.now())
     return qs.filter(condition) if value else qs.exclude(condition)
@@ -111,6 +184,10 @@ class TaskFilter(df.FilterSet):
     overdue = StrictBooleanFilter(
         method=_filter_overdue, help_text="true: due in the past and not completed; false: the others."
     )
+    project = IdOrNoneFilter(method=_filter_project, help_text="A project's id, or none for personal tasks.")
+    parent = IdOrNoneFilter(method=_filter_parent, help_text="A task's id (its subtasks), or none (top level).")
+    # `field_name` names the model field the schema describes; the filter reads the Assignment rows.
+    assignee = AssigneeFilter(field_name="assignees", help_text="A user id, or me: the tasks assigned to that user.")
     search = SearchFilter(
         fields=("title", "description"),
         help_text="Words that must each appear in the title or description (case-insensitive).",
@@ -120,8 +197,8 @@ class TaskFilter(df.FilterSet):
         tiebreak="id",
         nullable=("due_at",),
         help_text="Comma-separated keys among " + ", ".join(ORDERING_FIELDS) + ", each with an optional - for "
-        "descending; priority ranks low < medium < high < urgent; tasks without due_at come last. Default "
-        "-created_at. Ties are broken by id.",
+        "descending; priority ranks low < medium < high < urgent; tasks without due_at come last; position is "
+        "the manual order among siblings (use it with parent). Default -created_at. Ties are broken by id.",
     )
 
     class Meta:

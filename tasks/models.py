@@ -76,12 +76,15 @@ TRASHED = Q(deleted_at__isnull=False)
 # A task is personal (only its creator sees it) or in a project (every member sees it), and a subtask sits at
 # most this many levels deep (a top-level task is level 1).
 MAX_DEPTH = 4
+MAX_ASSIGNEES = 50
 
 
 def delete_personal_keep_shared(collector: Any, field: Any, sub_objs: Any, using: str) -> None:
     """`on_delete` of a task's creator: their personal tasks go with the account; the tasks they created in a
     project stay with the project (its creator shown as null). Whatever path deletes the user (API, admin, a
     command) follows the same rule, as it is the foreign key's own."""
+    personal: Any
+    shared: Any
     if isinstance(sub_objs, models.QuerySet):
         personal, shared = sub_objs.filter(project__isnull=True), sub_objs.filter(project__isnull=False)
     else:

@@ -21,6 +21,7 @@ urlpatterns = [
     re_path(rf"^tasks/{TASK}/complete/?$", views.TaskCompleteView.as_view(), name="task-complete"),
     re_path(rf"^tasks/{TASK}/reopen/?$", views.TaskReopenView.as_view(), name="task-reopen"),
     re_path(rf"^tasks/{TASK}/restore/?$", views.TaskRestoreView.as_view(), name="task-restore"),
+    re_path(rf"^tasks/{TASK}/move/?$", views.TaskMoveView.as_view(), name="task-move"),
     re_path(r"^projects/?$", projects.ProjectListView.as_view(), name="project-list"),
     re_path(rf"^projects/{PROJECT}/?$", projects.ProjectDetailView.as_view(), name="project-detail"),
     re_path(rf"^projects/{PROJECT}/members/?$", projects.MemberListView.as_view(), name="project-members"),

@@ -2,30 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
-
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 BEFORE = ("accounts", "0001_initial")
 AFTER = ("accounts", "0002_canonical_emails")
-
-
-@pytest.fixture
-def migrate(transactional_db: Any) -> Iterator[Callable[[tuple[str, str]], Any]]:
-    """Moves the accounts app to a migration and returns the models as they were there."""
-
-    def to(target: tuple[str, str]) -> Any:
-        executor = MigrationExecutor(connection)
-        executor.migrate([target])
-        executor.loader.build_graph()
-        return executor.loader.project_state([target]).apps
-
-    yield to
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def seed(migrate: Any, rows: dict[str, str]) -> dict[str, Any]:

@@ -21,6 +21,17 @@ from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Membership, Role, Stat
 DEFAULT_ORDERING = ("-created_at", "-id")
 
 
+NONE = "none"
+
+
+def project_q(value: int | str | None) -> Q:
+    """`project=<id>`: the tasks of that project (none if the caller is not in it); `project=none`: personal;
+    None: every project."""
+    if value is None:
+        return Q()
+    return Q(project__isnull=True) if value == NONE else Q(project_id=value)
+
+
 def overdue_q(now: datetime) -> Q:
     """Due in the past and not completed."""
     return Q(due_at__lt=now) & ~Q(status=Status.COMPLETED)
@@ -102,8 +113,9 @@ def task_get_for(*, user: Any, task_id: int) -> Task:
     return task
 
 
-def task_stats_for(*, user: Any, now: datetime | None = None) -> dict[str, Any]:
-    """Counts over the user's live tasks, in one aggregate query."""
+def task_stats_for(*, user: Any, project: int | str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Counts over the live tasks the caller sees (of one project, or personal ones: `project_q`), in one
+    aggregate query."""
     now = now or timezone.now()
     aggregates: dict[str, Any] = {"total": Count("pk")}
     for status in STATUSES:
@@ -114,7 +126,7 @@ def task_stats_for(*, user: Any, now: datetime | None = None) -> dict[str, Any]:
     aggregates["completed_last_7_days"] = Count(
         "pk", filter=Q(status=Status.COMPLETED, completed_at__gte=now - timedelta(days=7))
     )
-    row = task_list_for(user=user).order_by().aggregate(**aggregates)
+    row = task_list_for(user=user).filter(project_q(project)).order_by().aggregate(**aggregates)
     return {
         "total": row["total"],
         "by_status": {status: row[f"status_{status}"] for status in STATUSES},

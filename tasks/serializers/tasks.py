@@ -20,6 +20,8 @@ from config.http.dates import parse_when
 from config.http.filters import fold
 from config.http.formats import iso
 from tasks.models import (
+    MAX_ASSIGNEES,
+    MAX_DEPTH,
     MAX_DESCRIPTION,
     MAX_ID,
     MAX_TAG_LENGTH,
@@ -47,20 +49,60 @@ TASK_COLUMNS: tuple[str, ...] = (
     "completed_at",
     "created_at",
     "updated_at",
+    "project_id",
+    "parent_id",
+    "assignee_ids",
+    "position",
+    "comments_count",
 )
-# The body's field names: the columns, with the owner shown as `owner`.
-TASK_FIELDS: tuple[str, ...] = tuple("owner" if column == "owner_id" else column for column in TASK_COLUMNS)
+# The body's field names, in order.
+TASK_FIELDS: tuple[str, ...] = (
+    "id",
+    "owner",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "due_at",
+    "tags",
+    "completed_at",
+    "created_at",
+    "updated_at",
+    "project",
+    "parent",
+    "assignees",
+    "position",
+    "created_by",
+    "comments_count",
+)
 TRASH_COLUMNS = (*TASK_COLUMNS, "deleted_at")
 TRASH_FIELDS = (*TASK_FIELDS, "deleted_at")
+_TRASHED = len(TASK_COLUMNS)
 
 
 def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
-    (task_id, owner_id, title, description, status, priority, due_at, tags, completed_at, created_at, updated_at) = row[
-        :11
-    ]
+    (
+        task_id,
+        owner_id,
+        title,
+        description,
+        status,
+        priority,
+        due_at,
+        tags,
+        completed_at,
+        created_at,
+        updated_at,
+        project_id,
+        parent_id,
+        assignee_ids,
+        position,
+        comments_count,
+    ) = row[:_TRASHED]
+    creator = None if owner_id is None else str(owner_id)
     body = {
         "id": task_id,
-        "owner": str(owner_id),
+        "owner": creator,
         "title": title,
         "description": description,
         "status": status,
@@ -70,9 +112,15 @@ def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "completed_at": iso(completed_at),
         "created_at": iso(created_at),
         "updated_at": iso(updated_at),
+        "project": project_id,
+        "parent": parent_id,
+        "assignees": assignee_ids,
+        "position": position,
+        "created_by": creator,
+        "comments_count": comments_count,
     }
-    if len(row) > 11:
-        body["deleted_at"] = iso(row[11])
+    if len(row) > _TRASHED:
+        body["deleted_at"] = iso(row[_TRASHED])
     return body
 
 
@@ -87,7 +135,11 @@ class TaskSerializer(serializers.Serializer[Task]):
     """A task as the API shows it."""
 
     id = serializers.IntegerField(read_only=True)
-    owner = serializers.UUIDField(read_only=True, help_text="The owner's user id (always the caller).")
+    owner = serializers.UUIDField(
+        read_only=True,
+        allow_null=True,
+        help_text="Who created the task (the same as created_by; kept for clients of the personal API).",
+    )
     title = serializers.CharField(read_only=True, max_length=MAX_TITLE)
     description = serializers.CharField(read_only=True, max_length=MAX_DESCRIPTION)
     status = serializers.ChoiceField(choices=STATUSES, read_only=True)
@@ -99,6 +151,21 @@ class TaskSerializer(serializers.Serializer[Task]):
     )
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    project = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The project's id; null for a personal task."
+    )
+    # A declared field: DRF takes it out of the class body, so it does not shadow Field.parent.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        read_only=True, allow_null=True, help_text="The parent task's id, if a subtask."
+    )
+    assignees = serializers.ListField(child=serializers.UUIDField(), read_only=True, help_text="User ids.")
+    position = serializers.IntegerField(
+        read_only=True, help_text="Manual order among siblings (same project and parent), ascending."
+    )
+    created_by = serializers.UUIDField(
+        read_only=True, allow_null=True, help_text="Who created it; null once their account is deleted."
+    )
+    comments_count = serializers.IntegerField(read_only=True)
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
         return task_to_dict(instance)
@@ -222,6 +289,27 @@ class TaskWriteSerializer(serializers.Serializer[Any]):
         required=False, allow_null=True, help_text="ISO 8601 datetime or date; may be in the past (then overdue)."
     )
     tags = TagsField(required=False, help_text="Up to 20 labels of at most 50 characters; no ';'.")
+    project = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="A project you edit (null: personal). Fixed after creation: move the task to change it.",
+    )
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=f"A task of the same project (on create, `project` may be left out: the parent's); subtasks "
+        f"nest at most {MAX_DEPTH} levels.",
+    )
+    assignees = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=MAX_ASSIGNEES,
+        help_text="User ids: members of the task's project (on a personal task, only yourself).",
+    )
 
 
 class TaskPatchSerializer(TaskWriteSerializer):
@@ -269,3 +357,29 @@ class BulkSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError({"fields": ["update needs at least one of: " + ", ".join(BULK_FIELDS)]})
         attrs["ids"] = list(dict.fromkeys(attrs["ids"]))
         return attrs
+
+
+class MoveSerializer(serializers.Serializer[Any]):
+    project = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The destination project (you must edit there too); null: your personal tasks; left out: "
+        "where the task is.",
+    )
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The new parent, a task of the destination; null: top level; left out: unchanged within the "
+        "project, top level when the project changes.",
+    )
+    after = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="The sibling to place the task right after; null or left out: first.",
+    )

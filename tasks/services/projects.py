@@ -33,6 +33,7 @@ from tasks.models import (
     Role,
 )
 from tasks.selectors.projects import owner_only, project_not_found, sole_owned_projects
+from tasks.services.assignments import assignments_drop
 
 PROJECT_FIELDS = ("name", "description", "color", "archived")
 
@@ -120,6 +121,9 @@ def projects_release_for_deleted_account(*, user: Any, meta: RequestContext) -> 
     deleted with the account when nobody else is in it; when others are, the deletion is refused with 409
     `last_owner` (make another member owner first), so no project is ever left without an owner. Returns how
     many projects were deleted."""
+    # The tasks they were assigned to stop showing them (the rows go with the account; this keeps each task's
+    # copy in step).
+    assignments_drop(user_id=user.pk)
     owned = list(Membership.objects.filter(user=user, role=Role.OWNER).values_list("project_id", flat=True))
     if not owned:
         return 0
@@ -185,6 +189,8 @@ def member_remove(*, user: Any, project_id: int, member_id: Any, meta: RequestCo
         if member.role == Role.OWNER and _owners(project) == 1:
             raise _last_owner()
         member.delete()
+        # Assignees are members: who leaves is taken off the project's tasks.
+        assignments_drop(user_id=member.user_id, project_ids=[project.pk])
         _member_event(EventType.PROJECT_MEMBER_REMOVED, member=member, meta=meta, role=member.role, left=leaving)
 
 

@@ -15,15 +15,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
-from config.http.errors import Conflict, NotFound, PreconditionFailed
+from config.http.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from config.http.input import assign_changed
-from tasks.models import MAX_ID, IdempotencyKey, Priority, Status, Task
+from tasks.models import LIVE, MAX_ID, IdempotencyKey, Priority, Role, Status, Task
+from tasks.selectors.tasks import role_of, task_get_for, task_not_found, with_role
+from tasks.services import tree
+from tasks.services.assignments import assignees_set
+from tasks.services.assignments import check_assignees as assignees_check
 
 # The values a replaced (PUT) or new task takes for the fields its body leaves out.
 _DEFAULTS: dict[str, Any] = {
@@ -45,17 +49,21 @@ def etag_matches(*, if_match: str | None, etag: str) -> bool:
     return any(candidate.strip() in ("*", etag) for candidate in if_match.split(","))
 
 
-def _task_not_found() -> NotFound:
-    return NotFound("Task not found.")
+def read_only() -> PermissionDenied:
+    return PermissionDenied("Your role in this project lets you read its tasks, not change them.")
 
 
-def _lock(*, owner: Any, task_id: int, trashed: bool = False) -> Task:
+def lock_task(*, user: Any, task_id: int, trashed: bool = False) -> Task:
+    """Locks a task the caller can see and may change: 404 if they cannot see it, 403 if they only read."""
     if not 0 < task_id <= MAX_ID:
-        raise _task_not_found()
-    scope = Task.objects.visible_to(owner)
-    task = (scope.trashed() if trashed else scope.live()).select_for_update().filter(pk=task_id).first()
+        raise task_not_found()
+    scope = Task.objects.visible_to(user)
+    scope = scope.trashed() if trashed else scope.live()
+    task = with_role(scope, user=user).select_for_update(of=("self",)).filter(pk=task_id).first()
     if task is None:
-        raise _task_not_found()
+        raise task_not_found()
+    if not tree.can_write(role_of(task)):
+        raise read_only()
     return task
 
 
@@ -73,109 +81,233 @@ def _apply(task: Task, changes: dict[str, Any], now: datetime) -> list[str]:
     return changed
 
 
-def _audit(event: EventType, *, owner: Any, meta: RequestContext, **details: Any) -> None:
+def audit_task(event: EventType, *, user: Any, meta: RequestContext, **details: Any) -> None:
     # Ids and field names only: task contents never reach the audit log.
-    audit_record(event=event, user=owner, meta=meta, details=details)
+    audit_record(event=event, user=user, meta=meta, details=details)
 
 
-def task_create(*, owner: Any, data: dict[str, Any], meta: RequestContext, now: datetime | None = None) -> Task:
+def lock_rows(ids: list[int]) -> None:
+    """Row locks on other tasks than the one being changed, always in id order (as every multi-row change
+    takes them), so two such changes queue instead of deadlocking."""
+    if ids:
+        list(Task.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk"))
+
+
+def _complete_subtasks(ids: list[int], now: datetime) -> list[int]:
+    """Completing a task completes its open subtasks (all levels). Answers their ids."""
+    open_ids = tree.flatten(tree.descendants_of(ids, condition=LIVE & ~Q(status=Status.COMPLETED)))
+    lock_rows(open_ids)
+    if open_ids:
+        Task.objects.filter(pk__in=open_ids).update(
+            status=Status.COMPLETED, completed_at=now, updated_at=now, version=F("version") + 1
+        )
+    return open_ids
+
+
+def writable_project(*, user: Any, project_id: int) -> None:
+    """A project the caller may add tasks to: one they cannot see is 400 on `project`, a viewer's is 403."""
+    role = tree.member_roles(user=user, project_ids=[project_id]).get(project_id)
+    if role is None:
+        raise ValidationFailed.on("project", "No such project among yours.")
+    if not tree.can_write(role):
+        raise read_only()
+
+
+def task_create(*, user: Any, data: dict[str, Any], meta: RequestContext, now: datetime | None = None) -> Task:
+    """Creates a personal task, or one in a project the caller edits (`project`), under a `parent` of the same
+    project (`project` may be left out then: it is the parent's), assigned to `assignees`."""
     now = now or timezone.now()
-    task = Task(owner=owner, created_at=now, updated_at=now, **{**task_defaults(), **data})
+    fields = dict(data)
+    project_id = fields.pop("project", None)
+    parent_id = fields.pop("parent", None)
+    assignees = fields.pop("assignees", None)
+    task = Task(
+        owner=user, created_at=now, updated_at=now, position=tree.new_position(now), **{**task_defaults(), **fields}
+    )
     if task.status == Status.COMPLETED:
         task.completed_at = now
     with transaction.atomic():
+        if parent_id is not None and "project" not in data:
+            parent = Task.objects.visible_to(user).live().filter(pk=parent_id).values_list("project_id", flat=True)
+            project_id = parent.first()
+        if project_id is not None:
+            writable_project(user=user, project_id=project_id)
+        task.project_id = project_id
+        if parent_id is not None:
+            tree.lock_tree(project_id=project_id, owner_id=user.pk)
+            task.parent = tree.check_parent(user=user, parent_id=parent_id, project_id=project_id)
+        wanted = assignees_check(user=user, project_id=project_id, assignees=assignees) if assignees else None
         task.save(force_insert=True)
-        _audit(EventType.TASK_CREATED, owner=owner, meta=meta, task_id=task.pk)
+        audit_task(EventType.TASK_CREATED, user=user, meta=meta, task_id=task.pk, project_id=project_id)
+        if wanted:
+            assignees_set(user=user, task=task, assignees=wanted, meta=meta)
+            task.save(update_fields=["assignee_ids"])
     return task
 
 
 def task_update(
     *,
-    owner: Any,
+    user: Any,
     task_id: int,
     data: dict[str, Any],
     meta: RequestContext,
     replace: bool = False,
     if_match: str | None = None,
 ) -> Task:
-    """PATCH (the fields given) or PUT (`replace`: the fields left out take their defaults).
+    """PATCH (the fields given) or PUT (`replace`: the fields of section 4 left out take their defaults;
+    `parent` and `assignees` change only when given). `project` cannot change here (400: use move).
 
     A write that changes nothing records nothing and keeps the ETag.
     """
+    fields = dict(data)
+    project_given, project_id = "project" in fields, fields.pop("project", None)
+    parent_given, parent_id = "parent" in fields, fields.pop("parent", None)
+    assignees = fields.pop("assignees", None)
     with transaction.atomic():
-        task = _lock(owner=owner, task_id=task_id)
+        if parent_given:
+            # A change of shape: the tree lock first, then the task's row (the order every shape change takes).
+            current = task_get_for(user=user, task_id=task_id)
+            tree.lock_tree(project_id=current.project_id, owner_id=user.pk)
+        task = lock_task(user=user, task_id=task_id)
         _check_precondition(task, if_match)
+        if project_given and project_id != task.project_id:
+            raise ValidationFailed.on("project", "A task changes project by POST /api/v1/tasks/{id}/move.")
         now = timezone.now()
-        changed = _apply(task, {**task_defaults(), **data} if replace else data, now)
+        changed = _apply(task, {**task_defaults(), **fields} if replace else fields, now)
+        if parent_given and parent_id != task.parent_id:
+            if parent_id is not None:
+                tree.check_parent(
+                    user=user,
+                    parent_id=parent_id,
+                    project_id=task.project_id,
+                    task_id=task.pk,
+                    height=tree.height_of(task.pk),
+                )
+            task.parent_id = parent_id
+            task.position = tree.new_position(now)
+            changed += ["parent", "position"]
+        if assignees is not None:
+            wanted = assignees_check(user=user, project_id=task.project_id, assignees=assignees)
+            if assignees_set(user=user, task=task, assignees=wanted, meta=meta):
+                changed.append("assignee_ids")
+        subtasks: list[int] = []
+        if "status" in changed and task.status == Status.COMPLETED:
+            subtasks = _complete_subtasks([task.pk], now)
         if changed:
             task.version += 1
             task.updated_at = now
             task.save(update_fields=[*changed, "version", "updated_at"])
-            _audit(EventType.TASK_UPDATED, owner=owner, meta=meta, task_id=task.pk, fields=sorted(changed))
+            details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
+            details["fields"] = sorted("assignees" if f == "assignee_ids" else f for f in changed)
+            if subtasks:
+                details["subtasks_completed"] = subtasks
+            audit_task(EventType.TASK_UPDATED, user=user, meta=meta, **details)
     return task
 
 
-def task_complete(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
-    return task_update(owner=owner, task_id=task_id, data={"status": Status.COMPLETED}, meta=meta, if_match=if_match)
+def task_complete(*, user: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
+    return task_update(user=user, task_id=task_id, data={"status": Status.COMPLETED}, meta=meta, if_match=if_match)
 
 
-def task_reopen(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
-    return task_update(owner=owner, task_id=task_id, data={"status": Status.PENDING}, meta=meta, if_match=if_match)
+def task_reopen(*, user: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> Task:
+    return task_update(user=user, task_id=task_id, data={"status": Status.PENDING}, meta=meta, if_match=if_match)
 
 
-def task_delete(*, owner: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> None:
-    """Moves the task to the trash."""
+def task_delete(*, user: Any, task_id: int, meta: RequestContext, if_match: str | None = None) -> None:
+    """Moves the task to the trash, with its subtasks (all marked with the same moment, which is how a restore
+    knows which to bring back)."""
     with transaction.atomic():
-        task = _lock(owner=owner, task_id=task_id)
+        task = lock_task(user=user, task_id=task_id)
         _check_precondition(task, if_match)
-        task.deleted_at = timezone.now()
+        now = timezone.now()
+        subtasks = tree.flatten(tree.descendants_of([task.pk], condition=LIVE))
+        lock_rows(subtasks)
+        task.deleted_at = now
         task.version += 1
         task.save(update_fields=["deleted_at", "version"])
-        _audit(EventType.TASK_DELETED, owner=owner, meta=meta, task_id=task.pk)
+        if subtasks:
+            Task.objects.filter(pk__in=subtasks).update(deleted_at=now, version=F("version") + 1)
+        details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
+        if subtasks:
+            details["subtasks"] = subtasks
+        audit_task(EventType.TASK_DELETED, user=user, meta=meta, **details)
 
 
-def task_restore(*, owner: Any, task_id: int, meta: RequestContext) -> Task:
-    """Takes a task out of the trash; a task that is not in the caller's trash is a 404."""
+def task_restore(*, user: Any, task_id: int, meta: RequestContext) -> Task:
+    """Takes a task out of the trash with the subtasks that went there with it; a task that is not in a trash
+    the caller can see is a 404. A subtask whose parent is still in the trash comes back at the top level."""
     with transaction.atomic():
-        task = _lock(owner=owner, task_id=task_id, trashed=True)
+        task = lock_task(user=user, task_id=task_id, trashed=True)
+        deleted_at = task.deleted_at
+        subtasks = tree.flatten(tree.descendants_of([task.pk], condition=Q(deleted_at=deleted_at)))
+        lock_rows(subtasks)
+        fields = ["deleted_at", "version"]
+        if task.parent_id is not None and not Task.objects.live().filter(pk=task.parent_id).exists():
+            task.parent_id = None
+            task.position = tree.new_position()
+            fields += ["parent", "position"]
         task.deleted_at = None
         task.version += 1
-        task.save(update_fields=["deleted_at", "version"])
-        _audit(EventType.TASK_RESTORED, owner=owner, meta=meta, task_id=task.pk)
+        task.save(update_fields=fields)
+        if subtasks:
+            Task.objects.filter(pk__in=subtasks).update(deleted_at=None, version=F("version") + 1)
+        details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
+        if subtasks:
+            details["subtasks"] = subtasks
+        audit_task(EventType.TASK_RESTORED, user=user, meta=meta, **details)
     return task
 
 
 def tasks_bulk(
-    *, owner: Any, action: str, ids: list[int], meta: RequestContext, fields: dict[str, Any] | None = None
+    *, user: Any, action: str, ids: list[int], meta: RequestContext, fields: dict[str, Any] | None = None
 ) -> int:
     """Applies one action to every task in `ids`, or to none.
 
-    Every id must be one of the caller's live tasks (for restore: in the caller's trash), else 404 and
-    nothing changes. The rows are locked first, so a concurrent write cannot slip between check and update.
-    Returns how many tasks the action applied to.
+    Every id must be a live task the caller can see (for restore: in a trash they can see), else 404; and one
+    they may change (not a viewer's), else 403; in either case nothing changes. The rows are locked first
+    (in id order), so a concurrent write cannot slip between check and update. complete, delete and restore
+    carry the subtasks as their single-task routes do. Returns how many of the given tasks the action applied
+    to.
     """
-    ids = list(dict.fromkeys(ids))
+    ids = sorted(dict.fromkeys(ids))
     with transaction.atomic():
-        owned = Task.objects.visible_to(owner).filter(pk__in=ids)
-        scope = owned.trashed() if action == "restore" else owned.live()
-        found = list(scope.select_for_update().values_list("pk", flat=True))
+        visible = Task.objects.visible_to(user).filter(pk__in=ids)
+        scope = visible.trashed() if action == "restore" else visible.live()
+        found = list(
+            with_role(scope, user=user).select_for_update(of=("self",)).order_by("pk").values_list("pk", "role")  # type: ignore[misc]
+        )
         if len(found) != len(ids):
             raise NotFound("One or more tasks were not found.")
+        if not all(tree.can_write(role or Role.OWNER) for _, role in found):
+            raise read_only()
         now = timezone.now()
-        targets = Task.objects.filter(pk__in=found)
+        targets = Task.objects.filter(pk__in=ids)
         bump = {"version": F("version") + 1}
+        subtasks: list[int] = []
         if action == "complete":
             targets.exclude(status=Status.COMPLETED).update(
                 status=Status.COMPLETED, completed_at=now, updated_at=now, **bump
             )
+            subtasks = _complete_subtasks(ids, now)
         elif action == "reopen":
             targets.exclude(status=Status.PENDING).update(
                 status=Status.PENDING, completed_at=None, updated_at=now, **bump
             )
         elif action == "delete":
-            targets.update(deleted_at=now, **bump)
+            subtasks = [pk for pk in tree.flatten(tree.descendants_of(ids, condition=LIVE)) if pk not in ids]
+            lock_rows(subtasks)
+            Task.objects.filter(pk__in=[*ids, *subtasks]).update(deleted_at=now, **bump)
         elif action == "restore":
-            targets.update(deleted_at=None, **bump)
+            stamps = list(Task.objects.filter(pk__in=ids).values_list("deleted_at", flat=True).distinct())
+            subtasks = [
+                pk for pk in tree.flatten(tree.descendants_of(ids, condition=Q(deleted_at__in=stamps))) if pk not in ids
+            ]
+            lock_rows(subtasks)
+            Task.objects.filter(pk__in=[*ids, *subtasks]).update(deleted_at=None, **bump)
+            # A restored task whose parent stays in the trash comes back at the top level.
+            Task.objects.filter(pk__in=ids, parent__deleted_at__isnull=False).update(
+                parent=None, position=tree.new_position(now)
+            )
         elif action == "update":
             values: dict[str, Any] = dict(fields or {})
             if values.get("status") == Status.COMPLETED:
@@ -187,18 +319,22 @@ def tasks_bulk(
             elif "status" in values:
                 values["completed_at"] = None
             targets.update(updated_at=now, **values, **bump)
+            if values.get("status") == Status.COMPLETED:
+                subtasks = _complete_subtasks(ids, now)
         else:  # the serializer admits no other action
             raise ValueError(f"unknown bulk action {action!r}")
-        details: dict[str, Any] = {"action": action, "count": len(found), "task_ids": sorted(found)}
+        details: dict[str, Any] = {"action": action, "count": len(found), "task_ids": ids}
+        if subtasks:
+            details["subtasks"] = sorted(subtasks)
         if action == "update":
             details["fields"] = sorted(fields or {})
-        _audit(EventType.TASK_BULK, owner=owner, meta=meta, **details)
+        audit_task(EventType.TASK_BULK, user=user, meta=meta, **details)
     return len(found)
 
 
-def tasks_export_record(*, owner: Any, export_format: str, meta: RequestContext) -> None:
+def tasks_export_record(*, user: Any, export_format: str, meta: RequestContext) -> None:
     with transaction.atomic():
-        _audit(EventType.TASKS_EXPORTED, owner=owner, meta=meta, format=export_format)
+        audit_task(EventType.TASKS_EXPORTED, user=user, meta=meta, format=export_format)
 
 
 # Idempotent create ------------------------------------------------------------------------------------
@@ -240,7 +376,7 @@ def idempotency_replay(*, user: Any, key: str, fingerprint: str) -> StoredRespon
 
 def task_create_idempotent(
     *,
-    owner: Any,
+    user: Any,
     key: str,
     fingerprint: str,
     data: dict[str, Any],
@@ -257,13 +393,13 @@ def task_create_idempotent(
     with transaction.atomic():
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(user=owner, key=key, fingerprint=fingerprint, created_at=now)
+                record = IdempotencyKey.objects.create(user=user, key=key, fingerprint=fingerprint, created_at=now)
         except IntegrityError:
-            record = IdempotencyKey.objects.select_for_update().get(user=owner, key=key)
+            record = IdempotencyKey.objects.select_for_update().get(user=user, key=key)
             if record.created_at >= _idempotency_cutoff(now):
                 return _replay(record, fingerprint)
             record.fingerprint, record.created_at = fingerprint, now
-        task = task_create(owner=owner, data=data, meta=meta, now=now)
+        task = task_create(user=user, data=data, meta=meta, now=now)
         record.status_code = 201
         record.response_body = json.dumps(render(task), ensure_ascii=False, separators=(",", ":"))
         record.etag = task.etag

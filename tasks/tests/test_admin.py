@@ -111,7 +111,11 @@ def test_an_admin_edit_is_audited_with_the_staff_member_as_actor(admin_client_: 
     [event] = _events("task.updated")
     assert event.user == user
     assert event.actor_email == "root@example.com"
-    assert event.details == {"task_id": task.pk, "fields": ["completed_at", "status", "tags", "title"]}
+    assert event.details == {
+        "task_id": task.pk,
+        "project_id": None,
+        "fields": ["completed_at", "status", "tags", "title"],
+    }
 
 
 def test_an_admin_edit_refuses_what_the_api_refuses(admin_client_: Client, user: Any) -> None:
@@ -136,7 +140,11 @@ def test_a_task_added_in_the_admin_is_audited(admin_client_: Client, user: Any) 
     task = Task.objects.get(title="Made by staff")
     assert task.owner == user and task.completed_at is not None
     [event] = _events("task.created")
-    assert (event.user, event.actor_email, event.details) == (user, "root@example.com", {"task_id": task.pk})
+    assert (event.user, event.actor_email, event.details) == (
+        user,
+        "root@example.com",
+        {"task_id": task.pk, "project_id": None},
+    )
 
 
 def test_trash_and_restore_in_the_admin_are_audited_per_owner(admin_client_: Client, user: Any, outsider: Any) -> None:

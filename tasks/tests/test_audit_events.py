@@ -28,7 +28,7 @@ def test_create_records_task_created(owner_client: Any, user: Any) -> None:
     ).json()
     event = only_event(EventType.TASK_CREATED)
     assert event.user == user
-    assert event.details == {"task_id": body["id"]}
+    assert event.details == {"task_id": body["id"], "project_id": None}
     assert event.request_id
 
 
@@ -45,14 +45,18 @@ def test_an_update_records_task_updated_with_field_names_only(
 ) -> None:
     getattr(owner_client, method)(path.format(id=task.id), body, format="json")
     event = only_event(EventType.TASK_UPDATED)
-    assert event.details == {"task_id": task.id, "fields": fields}
+    assert event.details == {"task_id": task.id, "project_id": None, "fields": fields}
     assert "Secret" not in str(event.details)
 
 
 def test_reopen_records_task_updated(owner_client: Any, user: Any) -> None:
     task = TaskFactory(owner=user, status="completed")
     owner_client.post(f"/api/v1/tasks/{task.id}/reopen")
-    assert only_event(EventType.TASK_UPDATED).details == {"task_id": task.id, "fields": ["completed_at", "status"]}
+    assert only_event(EventType.TASK_UPDATED).details == {
+        "task_id": task.id,
+        "project_id": None,
+        "fields": ["completed_at", "status"],
+    }
 
 
 def test_a_change_of_nothing_records_nothing(owner_client: Any, task: Any) -> None:
@@ -63,10 +67,11 @@ def test_a_change_of_nothing_records_nothing(owner_client: Any, task: Any) -> No
 
 def test_delete_and_restore_record_their_events(owner_client: Any, task: Any) -> None:
     owner_client.delete(f"/api/v1/tasks/{task.id}")
-    assert only_event(EventType.TASK_DELETED).details == {"task_id": task.id}
+    assert only_event(EventType.TASK_DELETED).details == {"task_id": task.id, "project_id": None}
     owner_client.post(f"/api/v1/tasks/{task.id}/restore")
     events = list(Event.objects.order_by("id").values_list("event", "details"))
-    assert events == [(EventType.TASK_DELETED, {"task_id": task.id}), (EventType.TASK_RESTORED, {"task_id": task.id})]
+    ids = {"task_id": task.id, "project_id": None}
+    assert events == [(EventType.TASK_DELETED, ids), (EventType.TASK_RESTORED, ids)]
 
 
 def test_bulk_records_one_event_for_all_the_tasks(owner_client: Any, user: Any) -> None:

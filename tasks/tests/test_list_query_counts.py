@@ -80,20 +80,21 @@ def test_stats_are_one_aggregate_query(owner_client: Any, many_tasks: None, djan
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
+    ("method", "path", "body", "queries"),
     [
-        ("patch", "/api/v1/tasks/{id}", {"title": "Renamed"}),
-        ("put", "/api/v1/tasks/{id}", {"title": "Replaced"}),
-        ("post", "/api/v1/tasks/{id}/complete", None),
-        ("delete", "/api/v1/tasks/{id}", None),
+        ("patch", "/api/v1/tasks/{id}", {"title": "Renamed"}, 6),
+        ("put", "/api/v1/tasks/{id}", {"title": "Replaced"}, 6),
+        ("post", "/api/v1/tasks/{id}/complete", None, 7),
+        ("delete", "/api/v1/tasks/{id}", None, 7),
     ],
 )
 def test_a_change_to_one_task_is_bounded(
-    owner_client: Any, task: Any, method: str, path: str, body: Any, django_assert_num_queries: Any
+    owner_client: Any, task: Any, method: str, path: str, body: Any, queries: int, django_assert_num_queries: Any
 ) -> None:
-    # 1. session  2. SAVEPOINT (the test's transaction encloses the service's)  3. SELECT ... FOR UPDATE
-    # 4. UPDATE  5. INSERT of the audit event  6. RELEASE SAVEPOINT
-    with django_assert_num_queries(6):
+    # 1. session  2. SAVEPOINT (the test's transaction encloses the service's)  3. SELECT ... FOR UPDATE of the
+    # task with the caller's role  4. UPDATE  5. INSERT of the audit event  6. RELEASE SAVEPOINT; completing and
+    # deleting also look for the task's subtasks (one query per level that has any; a task without: one).
+    with django_assert_num_queries(queries):
         response = getattr(owner_client, method)(path.format(id=task.id), body, format="json")
     assert response.status_code in (200, 204)
 
@@ -108,7 +109,51 @@ def test_a_bulk_action_is_bounded_whatever_the_number_of_ids(
     owner_client: Any, user: Any, django_assert_num_queries: Any
 ) -> None:
     ids = [t.id for t in TaskFactory.create_batch(200, owner=user)]
-    # 1. session  2. SAVEPOINT  3. SELECT ... FOR UPDATE of the ids  4. one UPDATE  5. audit  6. RELEASE
-    with django_assert_num_queries(6):
+    # 1. session  2. SAVEPOINT  3. SELECT ... FOR UPDATE of the ids (with the caller's role in each)  4. one
+    # UPDATE  5. the subtasks to complete with them (none here: one query)  6. audit  7. RELEASE
+    with django_assert_num_queries(7):
         response = owner_client.post("/api/v1/tasks/bulk/", {"action": "complete", "ids": ids}, format="json")
     assert response.json() == {"updated": 200}
+
+
+@pytest.mark.parametrize("projects", [1, 12])
+def test_the_list_with_projects_assignees_and_subtasks_costs_the_same(
+    owner_client: Any, user: Any, projects: int, django_assert_num_queries: Any
+) -> None:
+    from accounts.tests.factories import UserFactory
+    from tasks.models import Assignment, Membership, Project, Role
+
+    teammates = UserFactory.create_batch(3)
+    for n in range(projects):
+        project = Project.objects.create(name=f"P{n}")
+        Membership.objects.create(project=project, user=user, role=Role.EDITOR)
+        for mate in teammates:
+            Membership.objects.create(project=project, user=mate, role=Role.VIEWER)
+        top = TaskFactory(owner=teammates[0], project=project, assignee_ids=[str(user.pk)])
+        Assignment.objects.create(task=top, user=user)
+        TaskFactory.create_batch(3, owner=user, project=project, parent=top, comments_count=2)
+    # Visibility is one condition in the same SELECT; assignees and comments_count are columns of the row.
+    with django_assert_num_queries(LIST_QUERIES):
+        response = owner_client.get("/api/v1/tasks/?page_size=100")
+    assert response.json()["count"] == projects * 4
+    with django_assert_num_queries(LIST_QUERIES):
+        assert owner_client.get("/api/v1/tasks/?assignee=me&ordering=position").json()["count"] == projects
+    top_id = response.json()["results"][-1]["id"]
+    # 1. session  2. the task with the caller's role in its project
+    with django_assert_num_queries(2):
+        assert owner_client.get(f"/api/v1/tasks/{top_id}").status_code == 200
+
+
+def test_creating_in_a_project_with_assignees_is_bounded(
+    owner_client: Any, user: Any, django_assert_num_queries: Any
+) -> None:
+    from tasks.models import Membership, Project, Role
+
+    project = Project.objects.create(name="P")
+    Membership.objects.create(project=project, user=user, role=Role.OWNER)
+    body = {"title": "New", "project": project.pk, "assignees": [str(user.pk)]}
+    # 1. session  2. SAVEPOINT  3. the caller's role in the project  4. the assignees' memberships
+    # 5. INSERT task  6. INSERT audit (created)  7. INSERT assignment  8. INSERT audit (assigned)
+    # 9. UPDATE the task's copy of its assignees  10. RELEASE SAVEPOINT
+    with django_assert_num_queries(10):
+        assert owner_client.post("/api/v1/tasks/", body, format="json").status_code == 201

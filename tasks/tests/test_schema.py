@@ -97,7 +97,10 @@ def test_the_bodies_are_documented(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     write = components["TaskWriteRequest"]
     assert write["required"] == ["title"]
-    assert set(write["properties"]) == {"title", "description", "status", "priority", "due_at", "tags"}
+    assert set(write["properties"]) == {
+        *("title", "description", "status", "priority", "due_at", "tags"),
+        *("project", "parent", "assignees"),
+    }
     assert "required" not in components["PatchedTaskPatchRequest"]
     bulk = components["BulkRequest"]
     assert set(bulk["properties"]) == {"action", "ids", "fields"}

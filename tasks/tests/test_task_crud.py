@@ -13,17 +13,9 @@ from tasks.models import Priority, Status, Task
 pytestmark = pytest.mark.django_db
 
 TASK_KEYS = {
-    "id",
-    "owner",
-    "title",
-    "description",
-    "status",
-    "priority",
-    "due_at",
-    "tags",
-    "completed_at",
-    "created_at",
-    "updated_at",
+    *("id", "owner", "title", "description", "status", "priority", "due_at", "tags"),
+    *("completed_at", "created_at", "updated_at"),
+    *("project", "parent", "assignees", "position", "created_by", "comments_count"),
 }
 
 
@@ -52,7 +44,8 @@ def test_it_creates_a_task_with_the_defaults(owner_client: Any, user: Any) -> No
     assert body["due_at"] is None
     assert body["tags"] == []
     assert body["completed_at"] is None
-    assert body["owner"] == str(user.pk)
+    assert body["owner"] == body["created_by"] == str(user.pk)
+    assert (body["project"], body["parent"], body["assignees"], body["comments_count"]) == (None, None, [], 0)
     assert body["created_at"].endswith("Z")
     assert response.headers["ETag"] == f'"{body["id"]}-1"'
     task = Task.objects.get(pk=body["id"])

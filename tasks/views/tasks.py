@@ -28,7 +28,7 @@ from audit.context import RequestContext
 from config.http.errors import ValidationFailed
 from config.http.input import validated
 from config.http.schema import ErrorSerializer
-from tasks.filters import TaskFilter, TaskFilterBackend
+from tasks.filters import TaskFilter, TaskFilterBackend, parse_id_or_none
 from tasks.models import Task
 from tasks.selectors import tasks as selectors
 from tasks.serializers.tasks import (
@@ -38,6 +38,7 @@ from tasks.serializers.tasks import (
     TRASH_COLUMNS,
     BulkResultSerializer,
     BulkSerializer,
+    MoveSerializer,
     StatsSerializer,
     TaskPatchSerializer,
     TaskSerializer,
@@ -46,6 +47,7 @@ from tasks.serializers.tasks import (
     task_row_to_dict,
     task_to_dict,
 )
+from tasks.services import moves
 from tasks.services import tasks as services
 
 # OpenAPI pieces --------------------------------------------------------------------------------------------
@@ -180,14 +182,14 @@ class TaskListView(GenericAPIView[Task]):
         key = _idempotency_key(request)
         if key is None:
             task = services.task_create(
-                owner=request.user, data=validated(TaskWriteSerializer, request), meta=_meta(request)
+                user=request.user, data=validated(TaskWriteSerializer, request), meta=_meta(request)
             )
             return _task_response(task, status.HTTP_201_CREATED)
         fingerprint = services.request_fingerprint(request.data)
         stored = services.idempotency_replay(user=request.user, key=key, fingerprint=fingerprint)
         if stored is None:
             stored = services.task_create_idempotent(
-                owner=request.user,
+                user=request.user,
                 key=key,
                 fingerprint=fingerprint,
                 data=validated(TaskWriteSerializer, request),
@@ -252,7 +254,7 @@ class TaskDetailView(APIView):
     )
     def put(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_update(
-            owner=request.user,
+            user=request.user,
             task_id=_task_id(kwargs),
             data=validated(TaskWriteSerializer, request),
             replace=True,
@@ -270,7 +272,7 @@ class TaskDetailView(APIView):
     )
     def patch(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_update(
-            owner=request.user,
+            user=request.user,
             task_id=_task_id(kwargs),
             data=validated(TaskPatchSerializer, request),
             if_match=request.headers.get("If-Match"),
@@ -285,7 +287,7 @@ class TaskDetailView(APIView):
     )
     def delete(self, request: Request, **kwargs: Any) -> Response:
         services.task_delete(
-            owner=request.user,
+            user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
             meta=_meta(request),
@@ -305,7 +307,7 @@ class TaskCompleteView(APIView):
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_complete(
-            owner=request.user,
+            user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
             meta=_meta(request),
@@ -325,7 +327,7 @@ class TaskReopenView(APIView):
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_reopen(
-            owner=request.user,
+            user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
             meta=_meta(request),
@@ -343,7 +345,41 @@ class TaskRestoreView(APIView):
         responses={200: TaskSerializer, 404: OpenApiResponse(ErrorSerializer, "Not in your trash (code not_found).")},
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
-        task = services.task_restore(owner=request.user, task_id=_task_id(kwargs), meta=_meta(request))
+        task = services.task_restore(user=request.user, task_id=_task_id(kwargs), meta=_meta(request))
+        return _task_response(task)
+
+
+class TaskMoveView(APIView):
+    schema = TaskSchema()
+
+    @extend_schema(
+        summary="Move a task",
+        description="To another project (you must edit tasks in both; null: your personal tasks), under another "
+        "parent (a task of the destination; null: top level), right after the sibling `after` (null or left out: "
+        "first). Its subtasks move along; assignees who are not members of the destination are taken off.",
+        request=MoveSerializer,
+        parameters=[TASK_ID, ETAG],
+        responses={
+            200: TaskSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                "A project, parent or after you cannot use there: a cycle, a fifth level, not a sibling "
+                "(code validation_error).",
+            ),
+            403: OpenApiResponse(ErrorSerializer, "You only read one of the projects (code permission_denied)."),
+            404: NOT_FOUND,
+        },
+    )
+    def post(self, request: Request, **kwargs: Any) -> Response:
+        data = validated(MoveSerializer, request)
+        task = moves.task_move(
+            user=request.user,
+            task_id=_task_id(kwargs),
+            meta=_meta(request),
+            project=data.get("project", moves.UNSET),
+            parent=data.get("parent", moves.UNSET),
+            after=data.get("after"),
+        )
         return _task_response(task)
 
 
@@ -367,7 +403,7 @@ class BulkView(APIView):
     def post(self, request: Request) -> Response:
         data = validated(BulkSerializer, request)
         updated = services.tasks_bulk(
-            owner=request.user,
+            user=request.user,
             action=data["action"],
             ids=data["ids"],
             fields=data.get("fields"),
@@ -379,9 +415,21 @@ class BulkView(APIView):
 class StatsView(APIView):
     schema = TaskSchema()
 
-    @extend_schema(summary="Counts of your tasks", responses={200: StatsSerializer})
+    @extend_schema(
+        summary="Counts of your tasks",
+        parameters=[
+            OpenApiParameter(
+                "project",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="A project's id (its tasks), or none (your personal tasks); left out: every task you see.",
+            )
+        ],
+        responses={200: StatsSerializer},
+    )
     def get(self, request: Request) -> Response:
-        return Response(selectors.task_stats_for(user=request.user))
+        project = parse_id_or_none(request.query_params, "project")
+        return Response(selectors.task_stats_for(user=request.user, project=project))
 
 
 # Export -----------------------------------------------------------------------------------------------------
@@ -467,7 +515,7 @@ class ExportView(GenericAPIView[Task]):
         if export_format not in _EXPORTS:
             raise ValidationFailed.on("format", "Choose json or csv.")
         rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
-        services.tasks_export_record(owner=request.user, export_format=export_format, meta=_meta(request))
+        services.tasks_export_record(user=request.user, export_format=export_format, meta=_meta(request))
         content_type, chunks = _EXPORTS[export_format]
         tasks = (task_row_to_dict(row) for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS))
         response = StreamingHttpResponse(chunks(tasks), content_type=content_type)
