@@ -61,10 +61,10 @@ class TaskAdminForm(forms.ModelForm):  # type: ignore[type-arg]
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = TaskAdminForm
-    list_display = ["title", "owner", "status", "priority", "due_at", "in_trash", "updated_at"]
+    list_display = ["title", "owner", "project", "status", "priority", "due_at", "in_trash", "updated_at"]
     list_filter = [TrashFilter, "status", "priority", ("due_at", admin.DateFieldListFilter), "created_at"]
-    search_fields = ["title", "description", "owner__email"]
-    list_select_related = ["owner"]
+    search_fields = ["title", "description", "owner__email", "project__name"]
+    list_select_related = ["owner", "project"]
     raw_id_fields = ["owner"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
@@ -72,7 +72,12 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     # The owner's email search is an exact-prefix lookup on a unique column; the full count of a huge
     # table is skipped.
     show_full_result_count = False
-    fields = ["owner", *EDITABLE, "created_at", "updated_at", "completed_at", "deleted_at", "version"]
+    fields = [
+        "owner",
+        *EDITABLE,
+        *("project", "parent", "position", "assignee_ids", "comments_count"),
+        *("created_at", "updated_at", "completed_at", "deleted_at", "version"),
+    ]
     actions = ["move_to_trash", "restore_from_trash"]
 
     @admin.display(boolean=True, description="in trash", ordering="deleted_at")
@@ -80,7 +85,11 @@ class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return task.deleted_at is not None
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        readonly = ["created_at", "updated_at", "completed_at", "deleted_at", "version"]
+        # Where a task sits (project, parent, order) and who it is assigned to change through the API's moves.
+        readonly = [
+            *("project", "parent", "position", "assignee_ids", "comments_count"),
+            *("created_at", "updated_at", "completed_at", "deleted_at", "version"),
+        ]
         # A task changes hands through no door: its owner is fixed once it exists.
         return readonly if obj is None else ["owner", *readonly]
 

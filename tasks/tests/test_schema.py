@@ -32,6 +32,7 @@ EXPECTED = {
     "/api/v1/tasks/{id}/complete/": {"post"},
     "/api/v1/tasks/{id}/reopen/": {"post"},
     "/api/v1/tasks/{id}/restore/": {"post"},
+    "/api/v1/tasks/{id}/move/": {"post"},
     "/api/v1/tasks/trash/": {"get"},
     "/api/v1/tasks/bulk/": {"post"},
     "/api/v1/tasks/export/": {"get"},
@@ -61,8 +62,12 @@ def test_the_list_documents_every_filter_and_the_pagination(schema: dict[str, An
         "page",
         "page_size",
     } <= names
+    assert {"project", "parent", "assignee"} <= names
     export = parameter_names(operation(schema, "/api/v1/tasks/export/", "get"))
-    assert {"format", "status", "tag", "search", "ordering"} <= export
+    assert {"format", "status", "tag", "search", "ordering", "project"} <= export
+    assert "project" in parameter_names(operation(schema, "/api/v1/tasks/stats/", "get"))
+    move = operation(schema, "/api/v1/tasks/{id}/move/", "post")
+    assert {"200", "400", "403", "404"} <= set(move["responses"])
 
 
 def test_the_headers_and_errors_of_each_write_are_documented(schema: dict[str, Any]) -> None:
@@ -72,8 +77,7 @@ def test_the_headers_and_errors_of_each_write_are_documented(schema: dict[str, A
     for method in ("put", "patch", "delete"):
         op = operation(schema, "/api/v1/tasks/{id}/", method)
         assert "If-Match" in parameter_names(op)
-        assert "412" in op["responses"]
-        assert "404" in op["responses"]
+        assert {"403", "404", "412"} <= set(op["responses"])
     assert "ETag" in operation(schema, "/api/v1/tasks/{id}/", "get")["responses"]["200"]["headers"]
     assert "404" in operation(schema, "/api/v1/tasks/bulk/", "post")["responses"]
     for path in ("/api/{user_id}/tasks/", "/api/{user_id}/tasks/{id}/", "/api/{user_id}/tasks/{id}/complete/"):

@@ -91,6 +91,9 @@ EXPORT_FORMAT = OpenApiParameter(
     "format", OpenApiTypes.STR, OpenApiParameter.QUERY, enum=["json", "csv"], default="json", description="File type."
 )
 NOT_FOUND = OpenApiResponse(ErrorSerializer, "No such task among yours (code not_found).")
+READ_ONLY = OpenApiResponse(
+    ErrorSerializer, "A task of a project where your role only lets you read (code permission_denied)."
+)
 STALE = OpenApiResponse(ErrorSerializer, "If-Match does not match the current ETag (code precondition_failed).")
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match matched the current ETag: no body.")
 
@@ -173,6 +176,7 @@ class TaskListView(GenericAPIView[Task]):
         parameters=[IDEMPOTENCY_KEY, ETAG_CREATED, REPLAYED],
         responses={
             201: TaskSerializer,
+            403: OpenApiResponse(ErrorSerializer, "`project` is one you only read (code permission_denied)."),
             409: OpenApiResponse(
                 ErrorSerializer, "Idempotency-Key reused with another body (code idempotency_conflict)."
             ),
@@ -250,7 +254,7 @@ class TaskDetailView(APIView):
         "no due date, no tags).",
         request=TaskWriteSerializer,
         parameters=[TASK_ID, IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TaskSerializer, 403: READ_ONLY, 404: NOT_FOUND, 412: STALE},
     )
     def put(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_update(
@@ -268,7 +272,7 @@ class TaskDetailView(APIView):
         description="Changes the fields given. Setting status completed stamps completed_at; any other clears it.",
         request=TaskPatchSerializer,
         parameters=[TASK_ID, IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TaskSerializer, 403: READ_ONLY, 404: NOT_FOUND, 412: STALE},
     )
     def patch(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_update(
@@ -283,7 +287,7 @@ class TaskDetailView(APIView):
     @extend_schema(
         summary="Move a task to the trash",
         parameters=[TASK_ID, IF_MATCH],
-        responses={204: OpenApiResponse(description="In the trash."), 404: NOT_FOUND, 412: STALE},
+        responses={204: OpenApiResponse(description="In the trash."), 403: READ_ONLY, 404: NOT_FOUND, 412: STALE},
     )
     def delete(self, request: Request, **kwargs: Any) -> Response:
         services.task_delete(
@@ -303,7 +307,7 @@ class TaskCompleteView(APIView):
         description="Sets status completed and stamps completed_at (unchanged if already completed).",
         request=None,
         parameters=[TASK_ID, IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TaskSerializer, 403: READ_ONLY, 404: NOT_FOUND, 412: STALE},
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_complete(
@@ -323,7 +327,7 @@ class TaskReopenView(APIView):
         description="Sets status pending and clears completed_at.",
         request=None,
         parameters=[TASK_ID, IF_MATCH, ETAG],
-        responses={200: TaskSerializer, 404: NOT_FOUND, 412: STALE},
+        responses={200: TaskSerializer, 403: READ_ONLY, 404: NOT_FOUND, 412: STALE},
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_reopen(
@@ -342,7 +346,11 @@ class TaskRestoreView(APIView):
         summary="Restore a task from the trash",
         request=None,
         parameters=[TASK_ID, ETAG],
-        responses={200: TaskSerializer, 404: OpenApiResponse(ErrorSerializer, "Not in your trash (code not_found).")},
+        responses={
+            200: TaskSerializer,
+            403: READ_ONLY,
+            404: OpenApiResponse(ErrorSerializer, "Not in a trash you can see (code not_found)."),
+        },
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         task = services.task_restore(user=request.user, task_id=_task_id(kwargs), meta=_meta(request))
@@ -397,7 +405,10 @@ class BulkView(APIView):
         request=BulkSerializer,
         responses={
             200: BulkResultSerializer,
-            404: OpenApiResponse(ErrorSerializer, "An id is not one of your tasks: nothing changed (code not_found)."),
+            403: OpenApiResponse(
+                ErrorSerializer, "An id is a task you may only read: nothing changed (code permission_denied)."
+            ),
+            404: OpenApiResponse(ErrorSerializer, "An id is not a task you can see: nothing changed (code not_found)."),
         },
     )
     def post(self, request: Request) -> Response:
