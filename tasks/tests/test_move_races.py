@@ -7,6 +7,8 @@ Needs PostgreSQL: only a server database lets several threads hold real connecti
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from unittest import mock
 
@@ -45,12 +47,10 @@ def test_concurrent_moves_of_siblings_keep_every_task_in_its_own_place(
     # Neighbours one apart: every move into that gap must renumber the siblings.
     for n, pk in enumerate(ids):
         Task.objects.filter(pk=pk).update(position=n)
-    calls = []
-    for n, pk in enumerate(ids[2:]):
-        client = owner if n % 2 else other
-        calls.append(
-            lambda client=client, pk=pk: client.post(f"/api/v1/tasks/{pk}/move", {"after": ids[0]}, format="json")
-        )
+    calls: list[Callable[[], Any]] = [
+        partial((owner if n % 2 else other).post, f"/api/v1/tasks/{pk}/move", {"after": ids[0]}, format="json")
+        for n, pk in enumerate(ids[2:])
+    ]
 
     with slowed_placing():
         responses = all_at_once(calls)
