@@ -56,6 +56,9 @@ class EventType(models.TextChoices):
     PROJECT_INVITATION_ACCEPTED = "project.invitation_accepted", "Project invitation accepted"
     PROJECT_INVITATION_DECLINED = "project.invitation_declined", "Project invitation declined"
     PROJECT_INVITATION_REVOKED = "project.invitation_revoked", "Project invitation revoked"
+    COMMENT_CREATED = "comment.created", "Comment created"
+    COMMENT_UPDATED = "comment.updated", "Comment updated"
+    COMMENT_DELETED = "comment.deleted", "Comment deleted"
 
 
 class Event(models.Model):

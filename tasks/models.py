@@ -335,3 +335,34 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.project_id} ({self.status})"
+
+
+# Comments ---------------------------------------------------------------------------------------------
+
+MAX_COMMENT = 5_000
+
+
+class Comment(models.Model):
+    """A comment on a task, by any member of its project (a viewer too) or by the creator of a personal task.
+
+    The task's `comments_count` is kept exact by the comment services, which change it in the comment's own
+    transaction with the task's row locked.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
+    # Kept when the author deletes their account: the conversation stays readable, its author shown as null.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    body = models.TextField(max_length=MAX_COMMENT)
+    # Set by the services (not auto_now), like a task's: an edit that changes nothing does not move them.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        # A task's comments, oldest first: the list walks this index in order; the id breaks ties.
+        indexes = [models.Index(fields=["task", "created_at", "id"], name="comment_task_created_idx")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on {self.task_id}"
