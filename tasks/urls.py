@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from tasks.views import projects
+from tasks.views import comments, projects
 from tasks.views import tasks as views
 
 # Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
@@ -8,6 +8,7 @@ from tasks.views import tasks as views
 TASK = r"(?P<id>[0-9]{1,19})"
 PROJECT = TASK
 INVITATION = r"(?P<invitation_id>[0-9]{1,19})"
+COMMENT = r"(?P<comment_id>[0-9]{1,19})"
 # A malformed user id is the member view's 404 (not the catch-all's), like an unknown one.
 MEMBER = r"(?P<user_id>[^/]{1,64})"
 
@@ -41,4 +42,6 @@ urlpatterns = [
     re_path(
         rf"^invitations/{INVITATION}/decline/?$", projects.InvitationDeclineView.as_view(), name="invitation-decline"
     ),
+    re_path(rf"^tasks/{TASK}/comments/?$", comments.CommentListView.as_view(), name="task-comments"),
+    re_path(rf"^tasks/{TASK}/comments/{COMMENT}/?$", comments.CommentDetailView.as_view(), name="task-comment"),
 ]

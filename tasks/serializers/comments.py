@@ -1,0 +1,73 @@
+"""Comment shapes: input validation (a DRF serializer) and the output representation (a plain function, with
+serializers that document it for OpenAPI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.serializers import Text
+from config.http.formats import iso
+from tasks.models import MAX_COMMENT, Comment
+
+
+def _author(user: Any) -> dict[str, Any] | None:
+    return None if user is None else {"id": str(user.pk), "email": user.email, "full_name": user.full_name}
+
+
+def comment_to_dict(comment: Comment) -> dict[str, Any]:
+    """A comment as every reader of its task sees it; `author` is null once the author's account is gone."""
+    return {
+        "id": comment.pk,
+        "task": comment.task_id,
+        "author": _author(comment.author),
+        "body": comment.body,
+        "created_at": iso(comment.created_at),
+        "updated_at": iso(comment.updated_at),
+    }
+
+
+# Output shapes, for the schema ----------------------------------------------------------------------------
+
+
+class CommentAuthorSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+
+
+class CommentSerializer(serializers.Serializer[Any]):
+    """A comment on a task."""
+
+    id = serializers.IntegerField(read_only=True)
+    task = serializers.IntegerField(read_only=True, help_text="The task's id.")
+    author = CommentAuthorSerializer(
+        read_only=True, allow_null=True, help_text="null once the author's account is gone."
+    )
+    body = serializers.CharField(read_only=True, max_length=MAX_COMMENT)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True, help_text="When the body was last edited.")
+
+    def to_representation(self, instance: Comment) -> dict[str, Any]:
+        return comment_to_dict(instance)
+
+
+# Input ------------------------------------------------------------------------------------------------
+
+
+def not_only_whitespace(value: str) -> None:
+    if not value.strip():
+        raise serializers.ValidationError("A comment cannot be empty.")
+
+
+class CommentWriteSerializer(serializers.Serializer[Any]):
+    """The one writable field. Anything else in the body (id, task, author, timestamps) is ignored: read-only
+    fields cannot be written. The body is kept as typed (line breaks and indentation mean something in text)."""
+
+    body = Text(
+        max_length=MAX_COMMENT,
+        trim_whitespace=False,
+        validators=[not_only_whitespace],
+        help_text=f"1 to {MAX_COMMENT:,} characters, not only whitespace.",
+    )
