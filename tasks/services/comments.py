@@ -94,7 +94,7 @@ def comment_update(*, user: Any, task_id: int, comment_id: int, body: str, meta:
         comment = _lock_comment(task=task, comment_id=comment_id)
         if comment.author_id != user.pk:
             raise PermissionDenied("Only its author can edit a comment.")
-        comment.author = user
+        comment.author = user  # the caller is the author: the answer shows them without another query
         if comment.body != body:
             comment.body = body
             comment.updated_at = timezone.now()
