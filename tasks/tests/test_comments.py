@@ -367,6 +367,7 @@ def test_comments_count_is_exact_and_the_tasks_etag_changes_but_not_its_updated_
     def etag() -> str:
         response = owner_client.get(f"/api/v1/tasks/{shared_task.pk}")
         assert response.status_code == 200
+        assert response.json()["comments_count"] == count_of(shared_task)
         return str(response.headers["ETag"])
 
     updated_at = Task.objects.get(pk=shared_task.pk).updated_at
