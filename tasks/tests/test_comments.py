@@ -352,6 +352,19 @@ def test_a_deleted_accounts_comments_stay_with_a_null_author(
     assert count_of(shared_task) == 0
 
 
+def test_deleting_an_account_takes_its_personal_tasks_comments_and_keeps_the_projects(
+    owner_client: Any, editor_client: Any, editor: Any, client_for: Any, shared_task: Task
+) -> None:
+    personal = TaskFactory(owner=editor)
+    add(client_for(editor), personal, "private")
+    add(editor_client, shared_task, "shared")
+    editor.delete()
+
+    assert not Task.objects.filter(pk=personal.pk).exists()
+    assert list(Comment.objects.values_list("body", "author")) == [("shared", None)]
+    assert count_of(shared_task) == 1
+
+
 def test_a_task_purged_from_the_trash_takes_its_comments_with_it(owner_client: Any, shared_task: Task) -> None:
     add(owner_client, shared_task)
     shared_task.delete()
