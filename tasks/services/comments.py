@@ -29,17 +29,8 @@ from audit.services import audit_record
 from config.http.errors import PermissionDenied
 from tasks.models import MAX_ID, Comment, Role, Task
 from tasks.selectors.comments import comment_not_found
-from tasks.selectors.tasks import role_of, task_list_for, task_not_found, with_role
-
-
-def _lock_task(*, user: Any, task_id: int) -> Task:
-    """The live task the caller can see, its row locked, annotated with the caller's `role` (see `role_of`)."""
-    if not 0 < task_id <= MAX_ID:
-        raise task_not_found()
-    task = with_role(task_list_for(user=user), user=user).select_for_update(of=("self",)).filter(pk=task_id).first()
-    if task is None:
-        raise task_not_found()
-    return task
+from tasks.selectors.tasks import role_of
+from tasks.services.tasks import lock_task
 
 
 def _lock_comment(*, task: Task, comment_id: int) -> Comment:
@@ -77,7 +68,7 @@ def _audit(event: EventType, *, user: Any, meta: RequestContext, comment: Commen
 def comment_create(*, user: Any, task_id: int, body: str, meta: RequestContext) -> Comment:
     """Any member of the task's project (a viewer too), or the creator of a personal task."""
     with transaction.atomic():
-        task = _lock_task(user=user, task_id=task_id)
+        task = lock_task(user=user, task_id=task_id, write=False)
         now = timezone.now()
         comment = Comment.objects.create(task=task, author=user, body=body, created_at=now, updated_at=now)
         _count(task, +1)
@@ -90,7 +81,7 @@ def comment_update(*, user: Any, task_id: int, comment_id: int, body: str, meta:
     """The author only. An edit that changes nothing writes and records nothing; the count does not change, so
     neither does the task's version."""
     with transaction.atomic():
-        task = _lock_task(user=user, task_id=task_id)
+        task = lock_task(user=user, task_id=task_id, write=False)
         comment = _lock_comment(task=task, comment_id=comment_id)
         if comment.author_id != user.pk:
             raise PermissionDenied("Only its author can edit a comment.")
@@ -109,7 +100,7 @@ def comment_delete(*, user: Any, task_id: int, comment_id: int, meta: RequestCon
     Recorded as the caller's event; when it is not the author's own comment, `author_id` says whose it was.
     """
     with transaction.atomic():
-        task = _lock_task(user=user, task_id=task_id)
+        task = lock_task(user=user, task_id=task_id, write=False)
         comment = _lock_comment(task=task, comment_id=comment_id)
         own = comment.author_id is not None and comment.author_id == user.pk
         if not own and role_of(task) != Role.OWNER:

@@ -53,8 +53,9 @@ def read_only() -> PermissionDenied:
     return PermissionDenied("Your role in this project lets you read its tasks, not change them.")
 
 
-def lock_task(*, user: Any, task_id: int, trashed: bool = False) -> Task:
-    """Locks a task the caller can see and may change: 404 if they cannot see it, 403 if they only read."""
+def lock_task(*, user: Any, task_id: int, trashed: bool = False, write: bool = True) -> Task:
+    """Locks a task the caller can see (annotated with their `role`, see `role_of`) and, unless `write` is
+    False, may change: 404 if they cannot see it, 403 if they only read."""
     if not 0 < task_id <= MAX_ID:
         raise task_not_found()
     scope = Task.objects.visible_to(user)
@@ -62,7 +63,7 @@ def lock_task(*, user: Any, task_id: int, trashed: bool = False) -> Task:
     task = with_role(scope, user=user).select_for_update(of=("self",)).filter(pk=task_id).first()
     if task is None:
         raise task_not_found()
-    if not tree.can_write(role_of(task)):
+    if write and not tree.can_write(role_of(task)):
         raise read_only()
     return task
 
