@@ -156,6 +156,7 @@ class Session(models.Model):
         REUSE_DETECTED = "reuse_detected"
         DEACTIVATED = "deactivated"
         MFA_DISABLED = "mfa_disabled"
+        EMAIL_CHANGED = "email_changed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")

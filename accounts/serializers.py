@@ -183,6 +183,17 @@ class MfaStatusSerializer(serializers.Serializer[Any]):
     recovery_codes_left = serializers.IntegerField()
 
 
+class EmailChangeSerializer(serializers.Serializer[Any]):
+    new_email = Email(max_length=254)
+    password = Text(**PASSWORD_FIELD)
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer[Any]):
+    uid = Text(max_length=200)
+    # The link's token names both addresses (accounts/links.py), so it is longer than the other links'.
+    token = Text(max_length=2048)
+
+
 class PasswordChangeSerializer(serializers.Serializer[Any]):
     current_password = Text(**PASSWORD_FIELD)
     new_password = Text(**PASSWORD_FIELD)

@@ -18,6 +18,8 @@ from accounts.filters import StaffUserFilter
 from accounts.models import Session, User
 from accounts.serializers import (
     AuthResponseSerializer,
+    EmailChangeConfirmSerializer,
+    EmailChangeSerializer,
     LoginMfaSerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -41,14 +43,19 @@ from accounts.serializers import (
     UnlockResultSerializer,
     UserSerializer,
 )
-from accounts.throttling import PasswordResetEmailThrottle
+from accounts.throttling import EmailChangeThrottle, PasswordResetEmailThrottle
 from accounts.tokens import TokenPair
 from audit.context import RequestContext
 from config.http.errors import AccountLocked
 from config.http.input import validated
 from config.http.net import client_ip
 from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
-from config.http.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
+from config.http.throttling import (
+    LoginThrottle,
+    PasswordResetThrottle,
+    RegisterThrottle,
+    UserRateThrottle,
+)
 
 
 def _no_store(body: Any, status_code: int = 200) -> Response:
@@ -407,6 +414,70 @@ class EmailResendView(APIView):
     def post(self, request: Request) -> Response:
         services.account.email_verification_resend(user=_user(request), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class EmailChangeView(APIView):
+    # The per-user rate, and the email change's own: every request mails an address the caller chose.
+    throttle_classes = [UserRateThrottle, EmailChangeThrottle]
+
+    @extend_schema(
+        request=EmailChangeSerializer,
+        responses={
+            202: OpenApiResponse(
+                description="Accepted, whether or not another account has the address (no enumeration)."
+            ),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                "code validation_error: a wrong `password` (counts toward the lockout), or a `new_email` that "
+                "is malformed or already this account's (in any spelling)",
+            ),
+            429: LOCKED,
+        },
+        tags=["email"],
+        description="Mails a single-use link (valid one hour) to `new_email` and a security notice to the current "
+        "address. Nothing changes until the link is confirmed with POST /api/v1/auth/email/change/confirm. An "
+        "address that belongs to another account gets no mail.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(EmailChangeSerializer, request)
+        services.account.email_change_request(
+            user=_user(request),
+            new_email=data["new_email"],
+            password=data["password"],
+            meta=RequestContext.from_request(request),
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class EmailChangeConfirmView(APIView):
+    """Open to anyone holding the link. A signed-in caller of the same account (the SPA that opened the link)
+    keeps its session; every other session of the account ends."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=EmailChangeConfirmSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: OpenApiResponse(
+                ErrorSerializer, "code validation_error on `token`: invalid, expired (one hour) or already used"
+            ),
+            409: OpenApiResponse(ErrorSerializer, "code email_taken: another account took the address meanwhile"),
+        },
+        tags=["email"],
+        description="Changes the account's email to the address the link was sent to; it counts as verified. "
+        "Every other session ends, and a security notice goes to the old address. Works without "
+        "authentication; with the access token of the same account, that session is kept.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(EmailChangeConfirmSerializer, request)
+        services.account.email_change_confirm(
+            uid=data["uid"],
+            token=data["token"],
+            current_session_id=_session_id(request),
+            meta=RequestContext.from_request(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SessionListView(GenericAPIView[Any]):

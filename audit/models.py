@@ -31,6 +31,8 @@ class EventType(models.TextChoices):
     RECOVERY_CODE_USED = "auth.recovery_code_used", "Recovery code used"
     MFA_RESET_BY_STAFF = "auth.mfa_reset_by_staff", "MFA reset by staff"
     REAUTH_FAILED = "auth.reauth_failed", "Password re-check failed"
+    EMAIL_CHANGE_REQUESTED = "auth.email_change_requested", "Email change requested"
+    EMAIL_CHANGED = "auth.email_changed", "Email changed"
     PROFILE_UPDATED = "account.profile_updated", "Profile updated"
     ACCOUNT_CREATED = "account.created", "Account created by staff"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"

@@ -29,6 +29,8 @@ ACCOUNTS = {
     ("/api/v1/auth/password/reset/confirm", "post"): ("204", {"uid", "token", "new_password"}, None),
     ("/api/v1/auth/email/verify", "post"): ("204", {"uid", "token"}, None),
     ("/api/v1/auth/email/resend", "post"): ("202", None, None),
+    ("/api/v1/auth/email/change", "post"): ("202", {"new_email", "password"}, None),
+    ("/api/v1/auth/email/change/confirm", "post"): ("204", {"uid", "token"}, None),
     ("/api/v1/auth/sessions", "get"): ("200", None, "sessions"),
     ("/api/v1/auth/sessions/{session_id}", "delete"): ("204", None, None),
     ("/api/v1/auth/mfa", "get"): ("200", None, {"totp_enabled", "recovery_codes_left"}),
@@ -175,6 +177,8 @@ def test_the_specific_error_codes_are_documented(schema: dict[str, Any]) -> None
     assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/mfa/totp", "delete")["responses"])
     assert "401" in operation(schema, "/api/v1/auth/refresh", "post")["responses"]
     assert "404" in operation(schema, "/api/v1/auth/sessions/{session_id}", "delete")["responses"]
+    assert {"400", "429"} <= set(operation(schema, "/api/v1/auth/email/change", "post")["responses"])
+    assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/email/change/confirm", "post")["responses"])
 
 
 def test_the_error_schema_is_the_spec_shape(schema: dict[str, Any]) -> None:
