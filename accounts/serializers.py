@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts import apitokens
 from accounts.addresses import INVISIBLE_MESSAGE, refused_characters
-from accounts.models import Session, User, normalize_email
+from accounts.models import ApiToken, Session, User, normalize_email
 from config.http.formats import iso
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
@@ -54,6 +55,15 @@ class Email(_StringOnly, serializers.EmailField):
 
 class Url(_StringOnly, serializers.URLField):
     pass
+
+
+class WholeNumber(serializers.IntegerField):
+    """Input must be a JSON integer: DRF's IntegerField would take "30", 30.0 and true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -228,6 +238,42 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 
     def get_current(self, session: Session) -> bool:
         return str(session.pk) == str(self.context.get("current_session_id"))
+
+
+class ApiTokenCreateSerializer(serializers.Serializer[Any]):
+    name = Text(max_length=100, validators=[single_line])
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(apitokens.SCOPES)),
+        min_length=1,
+        max_length=len(apitokens.SCOPES),
+        help_text="tasks:read, tasks:write, projects:read, projects:write; a write scope includes its read.",
+    )
+    expires_in_days = WholeNumber(
+        min_value=1, max_value=365, required=False, allow_null=True, help_text="Omitted or null: never expires."
+    )
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        return value.strip()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scopes", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.SerializerMethodField(help_text="The token, `tdk_...`: shown this once, stored hashed.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["id", "name", "scopes", "token", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+    def get_token(self, obj: ApiToken) -> str:
+        return str(self.context["raw_token"])
 
 
 # Staff user management ----------------------------------------------------------------------------------

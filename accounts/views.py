@@ -15,8 +15,11 @@ from rest_framework.views import APIView
 
 from accounts import lockout, selectors, services
 from accounts.filters import StaffUserFilter
-from accounts.models import Session, User
+from accounts.models import ApiToken, Session, User
 from accounts.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
     AuthResponseSerializer,
     EmailChangeConfirmSerializer,
     EmailChangeSerializer,
@@ -502,6 +505,63 @@ class SessionDetailView(APIView):
     def delete(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get_for(user=_user(request), session_id=session_id)
         services.sessions.session_revoke(session=session, meta=RequestContext.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Personal API tokens ----------------------------------------------------------------------------------
+
+
+class ApiTokenListView(GenericAPIView[Any]):
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return selectors.api_token_list_for(user=_user(self.request))
+
+    @extend_schema(
+        responses={200: ApiTokenSerializer(many=True)},
+        tags=["tokens"],
+        description="Your live personal API tokens (not revoked, not expired), newest first, without their secret.",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=ApiTokenCreateSerializer,
+        responses={
+            201: ApiTokenCreatedSerializer,
+            409: OpenApiResponse(ErrorSerializer, "code token_limit: 20 live tokens already; revoke one first"),
+        },
+        tags=["tokens"],
+        description="A personal API token for scripts: `Authorization: Bearer tdk_...` on the task and project "
+        "endpoints within its scopes (elsewhere 403 insufficient_scope). `token` is shown this once and stored "
+        "hashed. A password reset or a deactivation revokes every token. Mails a security notice.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ApiTokenCreateSerializer, request)
+        token, raw = services.api_tokens.api_token_create(
+            user=_user(request),
+            name=data["name"],
+            scopes=data["scopes"],
+            expires_in_days=data.get("expires_in_days"),
+            meta=RequestContext.from_request(request),
+        )
+        body = ApiTokenCreatedSerializer(token, context={"raw_token": raw}).data
+        return _no_store(body, status.HTTP_201_CREATED)
+
+
+class ApiTokenDetailView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: NO_CONTENT},
+        tags=["tokens"],
+        description="Revokes the token: it fails with 401 from the next request on.",
+    )
+    def delete(self, request: Request, token_id: Any) -> Response:
+        token = selectors.api_token_get_for(user=_user(request), token_id=token_id)
+        services.api_tokens.api_token_revoke(token=token, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

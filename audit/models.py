@@ -33,6 +33,8 @@ class EventType(models.TextChoices):
     REAUTH_FAILED = "auth.reauth_failed", "Password re-check failed"
     EMAIL_CHANGE_REQUESTED = "auth.email_change_requested", "Email change requested"
     EMAIL_CHANGED = "auth.email_changed", "Email changed"
+    API_TOKEN_CREATED = "auth.api_token_created", "API token created"
+    API_TOKEN_REVOKED = "auth.api_token_revoked", "API token revoked"
     PROFILE_UPDATED = "account.profile_updated", "Profile updated"
     ACCOUNT_CREATED = "account.created", "Account created by staff"
     ACCOUNT_DELETED = "account.deleted", "Account deleted"

@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts import lockout
 from accounts.jobs import email_user
 from accounts.links import email_change_target, email_verification_tokens, password_reset_tokens, user_from_uid
-from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
+from accounts.models import PROFILE_FIELDS, ApiToken, Session, User, normalize_email
+from accounts.services.api_tokens import api_tokens_revoke_all
 from accounts.services.sessions import sessions_end_all
 from audit.context import RequestContext
 from audit.models import EventType
@@ -137,6 +138,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
         sessions_end_all(
             user=locked, reason=Session.EndReason.PASSWORD_RESET, event=EventType.PASSWORD_RESET_COMPLETED, meta=meta
         )
+        # Whoever reset the password may be taking the account back: the scripts' tokens go too.
+        api_tokens_revoke_all(user=locked, reason=ApiToken.RevokeReason.PASSWORD_RESET, meta=meta)
         security_notice(kind="password_reset_completed", user=locked, meta=meta)
 
 

@@ -140,6 +140,7 @@ class IsPathUser(BasePermission):
 
 
 class TaskListView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
@@ -201,6 +202,7 @@ class TaskListView(GenericAPIView[Task]):
 
 
 class TrashListView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     serializer_class = TrashedTaskSerializer
     queryset = Task.objects.none()
@@ -222,6 +224,7 @@ class TrashListView(GenericAPIView[Task]):
 
 
 class TaskDetailView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -294,6 +297,7 @@ class TaskDetailView(APIView):
 
 
 class TaskCompleteView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -314,6 +318,7 @@ class TaskCompleteView(APIView):
 
 
 class TaskReopenView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -334,6 +339,7 @@ class TaskReopenView(APIView):
 
 
 class TaskRestoreView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -351,6 +357,7 @@ class TaskRestoreView(APIView):
 
 
 class BulkView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -377,6 +384,7 @@ class BulkView(APIView):
 
 
 class StatsView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(summary="Counts of your tasks", responses={200: StatsSerializer})
@@ -439,6 +447,7 @@ _EXPORTS = {
 
 
 class ExportView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
