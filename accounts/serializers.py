@@ -147,7 +147,9 @@ class LogoutSerializer(serializers.Serializer[Any]):
 
 class TokenPairSerializer(serializers.Serializer[Any]):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False, help_text="Absent in cookie mode (X-Refresh-Mode: cookie): it is in the cookie instead."
+    )
     token_type = serializers.CharField(default="Bearer")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 

@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -13,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, selectors, services
+from accounts import cookies, lockout, selectors, services
 from accounts.filters import StaffUserFilter
 from accounts.models import ApiToken, Session, User
 from accounts.serializers import (
@@ -49,7 +50,7 @@ from accounts.serializers import (
 from accounts.throttling import EmailChangeThrottle, PasswordResetEmailThrottle
 from accounts.tokens import TokenPair
 from audit.context import RequestContext
-from config.http.errors import AccountLocked
+from config.http.errors import AccountLocked, AuthenticationError
 from config.http.input import validated
 from config.http.net import client_ip
 from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
@@ -66,11 +67,18 @@ def _no_store(body: Any, status_code: int = 200) -> Response:
     return Response(body, status=status_code, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
+def _token_response(request: Request, pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
+    """The tokens of a session; in cookie mode (accounts/cookies.py) the refresh token goes in the cookie."""
     body = pair.as_dict()
+    in_cookie = cookies.requested(request)
+    if in_cookie:
+        del body["refresh"]
     if user is not None:
         body = {"user": UserSerializer(user).data, **body}
-    return _no_store(body, status_code)
+    response = _no_store(body, status_code)
+    if in_cookie:
+        cookies.set_refresh(response, pair)
+    return response
 
 
 def _user(request: Request) -> User:
@@ -90,6 +98,15 @@ WRONG_PASSWORD = OpenApiResponse(
     ErrorSerializer, "Wrong password (code validation_error on `password`); counts toward the lockout."
 )
 LOCKED = OpenApiResponse(ErrorSerializer, "codes account_locked (too many wrong passwords), throttled")
+COOKIE_MODE = OpenApiParameter(
+    cookies.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=[cookies.COOKIE_MODE],
+    description="`cookie`: the refresh token travels in the HttpOnly cookie `taskdesk_refresh` (Secure, "
+    "SameSite=Strict, Path=/api/v1/auth/) instead of the body: answers carry no `refresh`, and refresh and "
+    "logout read the cookie (only with this header).",
+)
 
 
 class RegisterView(APIView):
@@ -101,6 +118,7 @@ class RegisterView(APIView):
         request=RegisterSerializer,
         responses={201: AuthResponseSerializer, 409: OpenApiResponse(ErrorSerializer, "code email_taken")},
         tags=["auth"],
+        parameters=[COOKIE_MODE],
     )
     def post(self, request: Request) -> Response:
         data = validated(RegisterSerializer, request)
@@ -110,7 +128,7 @@ class RegisterView(APIView):
             full_name=data["full_name"],
             meta=RequestContext.from_request(request),
         )
-        return _token_response(pair, user=user, status_code=status.HTTP_201_CREATED)
+        return _token_response(request, pair, user=user, status_code=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
@@ -153,6 +171,7 @@ class LoginView(APIView):
             429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
     )
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
@@ -163,7 +182,7 @@ class LoginView(APIView):
         )
         if isinstance(result, services.signin.MfaRequired):
             return _no_store(result.as_dict())
-        return _token_response(result, user=user)
+        return _token_response(request, result, user=user)
 
 
 class LoginMfaView(APIView):
@@ -185,6 +204,7 @@ class LoginMfaView(APIView):
             429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
         description="The second step of signing in with two-factor on: `code` is the authenticator app's "
         "current code (one step of clock drift tolerated, each code works once) or an unused recovery code.",
     )
@@ -193,7 +213,7 @@ class LoginMfaView(APIView):
         user, pair = services.signin.login_mfa(
             mfa_token=data["mfa_token"], code=data["code"], meta=RequestContext.from_request(request)
         )
-        return _token_response(pair, user=user)
+        return _token_response(request, pair, user=user)
 
 
 class RefreshView(APIView):
@@ -204,27 +224,51 @@ class RefreshView(APIView):
         request=RefreshSerializer,
         responses={
             200: TokenPairSerializer,
-            401: OpenApiResponse(ErrorSerializer, "codes token_invalid, token_reused"),
+            401: OpenApiResponse(
+                ErrorSerializer,
+                "codes token_invalid, token_reused; not_authenticated in cookie mode without the cookie",
+            ),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
+        description="Rotates the session's refresh token (the one presented is dead from now on, but for a "
+        "short grace window for concurrent tabs). In cookie mode the body is not read: the token comes from the "
+        "`taskdesk_refresh` cookie, and the new one goes back in it.",
     )
     def post(self, request: Request) -> Response:
-        data = validated(RefreshSerializer, request)
-        pair = services.sessions.token_refresh(raw_refresh=data["refresh"], meta=RequestContext.from_request(request))
-        return _token_response(pair)
+        if cookies.requested(request):
+            raw = cookies.refresh_from(request)
+            if raw is None:
+                raise AuthenticationError(f"No {cookies.COOKIE_NAME} cookie was sent; sign in again.")
+        else:
+            raw = validated(RefreshSerializer, request)["refresh"]
+        pair = services.sessions.token_refresh(raw_refresh=raw, meta=RequestContext.from_request(request))
+        return _token_response(request, pair)
 
 
 class LogoutView(APIView):
-    @extend_schema(request=LogoutSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={204: NO_CONTENT},
+        tags=["auth"],
+        parameters=[COOKIE_MODE],
+        description="Ends the session of the access token, and that of `refresh` (in cookie mode: of the "
+        "refresh cookie) if it is another. Clears the refresh cookie.",
+    )
     def post(self, request: Request) -> Response:
-        data = validated(LogoutSerializer, request)
+        if cookies.requested(request):
+            raw_refresh = cookies.refresh_from(request)
+        else:
+            raw_refresh = validated(LogoutSerializer, request).get("refresh")
         services.sessions.logout(
             user=_user(request),
             session_id=_session_id(request),
-            raw_refresh=data.get("refresh"),
+            raw_refresh=raw_refresh,
             meta=RequestContext.from_request(request),
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        cookies.clear_refresh(response)
+        return response
 
 
 class LogoutAllView(APIView):

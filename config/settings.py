@@ -359,7 +359,18 @@ SPECTACULAR_SETTINGS = {
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000")
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "idempotency-key", "x-request-id", "accept"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "if-match",
+    "idempotency-key",
+    "x-request-id",
+    "accept",
+    # The cookie mode of browser SPAs (accounts/cookies.py): its header, and the refresh cookie sent along.
+    "x-refresh-mode",
+]
+# Credentials (the refresh cookie) only ever for CORS_ALLOWED_ORIGINS: other origins get no CORS headers.
+CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition", "Idempotent-Replayed"]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
