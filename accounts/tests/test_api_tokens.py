@@ -15,7 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken, User
+from accounts.models import ApiToken, Session, User
 from accounts.services.api_tokens import MAX_LIVE_PER_USER
 from accounts.tests.factories import PASSWORD
 from accounts.tests.helpers import assert_error
@@ -105,9 +105,16 @@ def test_creating_is_audited_and_mails_a_notice_without_the_token(
     assert token not in str(event.details)
 
 
-def test_a_token_without_expiry_never_expires(auth_client: APIClient, token_for: Callable[..., str]) -> None:
-    body = create(auth_client).json()
+def test_a_token_without_expiry_never_expires(
+    user: User, login_as: Callable[..., APIClient], time_machine: Any
+) -> None:
+    time_machine.move_to(START, tick=False)
+    body = create(login_as(user)).json()
     assert body["expires_at"] is None
+
+    time_machine.shift(timedelta(days=3 * 365))
+
+    assert bearer(body["token"]).get("/api/v1/tasks/").status_code == 200
 
 
 def test_revoking_kills_the_token_at_once(auth_client: APIClient, user: User, token_for: Callable[..., str]) -> None:
@@ -146,13 +153,11 @@ def test_at_most_twenty_live_tokens_per_user(auth_client: APIClient, user: User)
     assert ApiToken.objects.filter(user=user).count() == MAX_LIVE_PER_USER
 
     # A revoked one frees its place; so does an expired one.
-    first = ApiToken.objects.filter(user=user).order_by("created_at").first()
-    assert first is not None
-    assert auth_client.delete(f"{TOKENS}/{first.pk}").status_code == 204
+    oldest, second = ApiToken.objects.filter(user=user).order_by("created_at")[:2]
+    assert auth_client.delete(f"{TOKENS}/{oldest.pk}").status_code == 204
     assert create(auth_client, name="replacement").status_code == 201
-    ApiToken.objects.filter(pk=ApiToken.objects.filter(user=user, revoked_at=None).first().pk).update(  # type: ignore[union-attr]
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    assert_error(create(auth_client, name="one too many again"), 409, "token_limit")
+    ApiToken.objects.filter(pk=second.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert create(auth_client, name="another").status_code == 201
 
 
@@ -335,7 +340,11 @@ def test_an_api_token_is_not_a_refresh_token(token_for: Callable[..., str], user
     token = token_for(*ALL_SCOPES)
 
     assert_error(APIClient().post("/api/v1/auth/refresh", {"refresh": token}, format="json"), 401, "token_invalid")
-    assert not user.auth_sessions.filter(ended_at=None).exclude(pk__in=[]).count() > 1
+    cookie = APIClient()
+    cookie.cookies["taskdesk_refresh"] = token
+    assert_error(cookie.post("/api/v1/auth/refresh", HTTP_X_REFRESH_MODE="cookie"), 401, "token_invalid")
+    # Only the sign-in that created the token opened a session; the token opened none.
+    assert Session.objects.filter(user=user).count() == 1
 
 
 def test_a_token_of_a_deactivated_user_is_revoked_and_stays_so(
