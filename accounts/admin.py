@@ -1,4 +1,4 @@
-"""The Django admin as the staff's console: users, their sessions (devices) and login lockouts.
+"""The Django admin as the staff's console: users, their sessions (devices), API tokens and login lockouts.
 
 `is_staff` is the staff role everywhere in Taskdesk (the staff API checks nothing else), so these pages open
 to every active staff user without per-model permissions; what only a superuser may do (grant superuser,
@@ -30,7 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from accounts import lockout, services
 from accounts.filters import user_search
-from accounts.models import Session, SessionQuerySet, User, normalize_email
+from accounts.models import ApiToken, ApiTokenQuerySet, Session, SessionQuerySet, User, normalize_email
 from accounts.validators import validate_email_characters
 from audit.context import RequestContext
 from config.http.errors import ActionRefused
@@ -204,20 +204,36 @@ class LockedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LiveSessionInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore[type-arg]
-    """The user's signed-in devices, on the user's page."""
+class _LiveRowsInline(StaffConsoleMixin, admin.TabularInline):  # type: ignore[type-arg]
+    """A read-only list, on the user's page, of the user's live rows of a model whose queryset has `live()`."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return cast(Any, super().get_queryset(request)).live()  # type: ignore[no-any-return]
+
+
+class LiveSessionInline(_LiveRowsInline):
+    """The user's signed-in devices."""
 
     model = Session
     verbose_name = "live session"
     verbose_name_plural = "live sessions (revoke them with the “Revoke all sessions” action)"
     fields = ("ip_address", "user_agent", "created_at", "last_used_at", "expires_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
-        return cast(SessionQuerySet, super().get_queryset(request)).live()
+
+class LiveApiTokenInline(_LiveRowsInline):
+    """The user's live personal API tokens (revoke them on the API tokens page)."""
+
+    model = ApiToken
+    verbose_name = "live API token"
+    verbose_name_plural = "live API tokens (revoke them with the API tokens page's action)"
+    fields = ("name", "scopes", "created_at", "expires_at", "last_used_at")
 
 
 @admin.register(User)
@@ -262,7 +278,7 @@ class UserAdmin(StaffConsoleMixin, DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "usable_password", "password1", "password2")}),
     )
-    inlines = [LiveSessionInline]
+    inlines = [LiveSessionInline, LiveApiTokenInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ["deactivate_users", "activate_users", "unlock_users", "revoke_sessions", "reset_mfa"]
 
@@ -500,6 +516,66 @@ class SessionAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-ar
         for session in allowed:
             services.staff.session_revoke_by_staff(actor=_actor(request), session=session, meta=meta)
         self.message_user(request, f"Revoked {len(allowed)} session(s).", messages.SUCCESS)
+
+
+# Personal API tokens --------------------------------------------------------------------------------------
+
+
+class ApiTokenStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("revoked", "Revoked"), ("expired", "Expired")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        tokens = cast(ApiTokenQuerySet, queryset)
+        if self.value() == "live":
+            return tokens.live()
+        if self.value() == "revoked":
+            return tokens.filter(revoked_at__isnull=False)
+        if self.value() == "expired":
+            return tokens.filter(revoked_at__isnull=True).exclude(pk__in=ApiToken.objects.live().values("pk"))
+        return queryset
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(StaffConsoleMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only: a token changes only by being revoked (the action, audited with the staff member as actor)."""
+
+    list_display = ("name", "user", "scopes", "created_at", "expires_at", "last_used_at", "revoked_at", "live")
+    list_filter = (ApiTokenStateFilter, "revoke_reason", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("user__email", "name")
+    ordering = ("-created_at",)
+    # The digest stays out of the page: it is no secret, but it has no use there either.
+    fields = (
+        "id",
+        "user",
+        "name",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoke_reason",
+    )
+    readonly_fields = fields
+    actions = ["revoke_selected"]
+
+    @admin.display(boolean=True, description="Live")
+    def live(self, obj: ApiToken) -> bool:
+        return obj.is_live
+
+    @admin.action(description="Revoke selected API tokens")
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        meta = RequestContext.from_request(request)
+        unrevoked = list(queryset.filter(revoked_at__isnull=True).select_related("user"))
+        allowed = [token for token in unrevoked if not _refused(request, token.user, "revoke_api_token")]
+        revoked = sum(
+            services.staff.api_token_revoke_by_staff(actor=_actor(request), token=token, meta=meta) for token in allowed
+        )
+        self.message_user(request, f"Revoked {revoked} API token(s).", messages.SUCCESS)
 
 
 # Lockouts (django-axes) ---------------------------------------------------------------------------------

@@ -15,8 +15,15 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.http import urlencode
 
-from accounts.links import email_verification_tokens, encode_uid, password_reset_tokens
+from accounts.links import (
+    EMAIL_CHANGE_TIMEOUT_SECONDS,
+    email_change_token,
+    email_verification_tokens,
+    encode_uid,
+    password_reset_tokens,
+)
 from accounts.models import User
 
 
@@ -30,9 +37,12 @@ def render(*, to: str, template: str, context: dict[str, Any]) -> EmailMultiAlte
     return message
 
 
-def _link_email(user: User, *, template: str, path: str, uid: str, token: str) -> EmailMultiAlternatives:
-    link = f"{settings.FRONTEND_URL}/{path}?uid={uid}&token={token}"
-    return render(to=user.email, template=template, context={"user": user, "uid": uid, "token": token, "link": link})
+def _link_email(
+    user: User, *, template: str, path: str, uid: str, token: str, to: str | None = None, **extra: Any
+) -> EmailMultiAlternatives:
+    link = f"{settings.FRONTEND_URL}/{path}?{urlencode({'uid': uid, 'token': token})}"
+    context = {"user": user, "uid": uid, "token": token, "link": link, **extra}
+    return render(to=to or user.email, template=template, context=context)
 
 
 def verification(user: User, details: dict[str, str]) -> EmailMultiAlternatives | None:
@@ -49,6 +59,25 @@ def password_reset(user: User, details: dict[str, str]) -> EmailMultiAlternative
     return _link_email(user, template="password_reset", path="reset-password", uid=uid, token=token)
 
 
+def email_change(user: User, details: dict[str, str]) -> EmailMultiAlternatives | None:
+    """The link to the new address. Not sent once the account no longer has the address the change was asked
+    from (another change was confirmed meanwhile): that link could never work."""
+    new_email, old_email = details.get("new_email", ""), details.get("old_email", "")
+    if not user.is_active or not new_email or user.email != old_email:
+        return None
+    uid, token = encode_uid(user), email_change_token(user, new_email)
+    return _link_email(
+        user,
+        template="email_change",
+        path="confirm-email-change",
+        uid=uid,
+        token=token,
+        to=new_email,
+        new_email=new_email,
+        valid_minutes=EMAIL_CHANGE_TIMEOUT_SECONDS // 60,
+    )
+
+
 # Security notices: what happened, told in one sentence; the template adds when, from where and what to do.
 NOTICES = {
     "password_changed": ("Your password was changed", "The password of your account was changed."),
@@ -61,6 +90,19 @@ NOTICES = {
     "mfa_reset_by_staff": (
         "Two-factor sign-in was reset",
         "Our staff turned two-factor sign-in off for your account, at your request or for its safety.",
+    ),
+    "email_change_requested": (
+        "A change of your email address was requested",
+        "A change of your account's email address to {new_email} was requested. Nothing changes unless the "
+        "link sent to that address is opened within an hour.",
+    ),
+    "email_changed": (
+        "Your email address was changed",
+        "The email address of your account was changed to {new_email}; this address no longer signs in.",
+    ),
+    "api_token_created": (
+        "A personal API token was created",
+        'A personal API token named "{token_name}" was created for your account.',
     ),
     "recovery_codes_regenerated": (
         "New recovery codes were made",
@@ -78,12 +120,13 @@ def security_notice(kind: str) -> Callable[[User, dict[str, str]], EmailMultiAlt
         context = {
             "user": user,
             "subject": subject,
-            "what": what,
+            "what": what.format(new_email=details.get("new_email", ""), token_name=details.get("name", "")),
             "at": details.get("at", ""),
             "ip_address": details.get("ip_address") or "unknown",
             "user_agent": details.get("user_agent") or "unknown",
         }
-        return render(to=user.email, template="security_notice", context=context)
+        # Notices about the address itself go to the address it had then (`to`), not the one it has now.
+        return render(to=details.get("to") or user.email, template="security_notice", context=context)
 
     return build
 
@@ -91,5 +134,6 @@ def security_notice(kind: str) -> Callable[[User, dict[str, str]], EmailMultiAlt
 KINDS: dict[str, Callable[[User, dict[str, str]], EmailMultiAlternatives | None]] = {
     "verify_email": verification,
     "password_reset": password_reset,
+    "email_change": email_change,
     **{kind: security_notice(kind) for kind in NOTICES},
 }

@@ -1,4 +1,4 @@
-"""Signed, expiring, single-use links for password reset and email verification."""
+"""Signed, expiring, single-use links for password reset, email verification and email change."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
@@ -68,3 +69,27 @@ def user_from_uid(uid: str) -> User | None:
         return User.objects.get(pk=pk)
     except (ValueError, TypeError, OverflowError, ValidationError, User.DoesNotExist):
         return None
+
+
+# An email change link must name the new address (nothing is stored until it is confirmed), so it is a signed
+# object rather than a PasswordResetTokenGenerator hash: {user id, address it changes from, address it changes
+# to}, timestamped. It dies once used (the account no longer has the address it changes from), when another
+# change is confirmed first, and an hour after it was made.
+EMAIL_CHANGE_TIMEOUT_SECONDS = 60 * 60
+_email_change_signer = signing.TimestampSigner(salt="taskdesk.accounts.email_change")
+
+
+def email_change_token(user: User, new_email: str) -> str:
+    return _email_change_signer.sign_object({"u": str(user.pk), "from": user.email, "to": new_email}, compress=True)
+
+
+def email_change_target(user: User, token: str) -> str | None:
+    """The address a valid, unexpired, unused change link of `user` changes to; None for any other token."""
+    try:
+        payload = _email_change_signer.unsign_object(token, max_age=EMAIL_CHANGE_TIMEOUT_SECONDS)
+    except (signing.BadSignature, ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or payload.get("u") != str(user.pk) or payload.get("from") != user.email:
+        return None
+    target = payload.get("to")
+    return target if isinstance(target, str) and target else None

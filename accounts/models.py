@@ -15,6 +15,8 @@ from accounts.validators import validate_email_characters
 
 __all__ = [
     "PROFILE_FIELDS",
+    "ApiToken",
+    "ApiTokenQuerySet",
     "MfaChallenge",
     "RecoveryCode",
     "Session",
@@ -156,6 +158,7 @@ class Session(models.Model):
         REUSE_DETECTED = "reuse_detected"
         DEACTIVATED = "deactivated"
         MFA_DISABLED = "mfa_disabled"
+        EMAIL_CHANGED = "email_changed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
@@ -250,3 +253,62 @@ class MfaChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"MFA challenge {self.pk} of {self.user_id}"
+
+
+# Personal API tokens -------------------------------------------------------------------------------------
+
+
+class ApiTokenQuerySet(models.QuerySet["ApiToken"]):
+    def live(self) -> ApiTokenQuerySet:
+        """Not revoked and not expired: the tokens that authenticate, list and count toward the limit."""
+        now = dj_timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A personal API token for scripts: `tdk_<id hex>_<secret>`, shown once.
+
+    Only the SHA-256 of the secret is kept: the secret is 256 random bits, so the digest cannot be searched back
+    to a token, and a database dump yields nothing that authenticates. The id in the token is the primary key,
+    so checking a token is one lookup by primary key (joined to its user) and one constant-time comparison.
+    """
+
+    class Scope(models.TextChoices):
+        TASKS_READ = "tasks:read"
+        TASKS_WRITE = "tasks:write"
+        PROJECTS_READ = "projects:read"
+        PROJECTS_WRITE = "projects:write"
+
+    class RevokeReason(models.TextChoices):
+        USER = "user"
+        STAFF = "staff"
+        PASSWORD_RESET = "password_reset"
+        DEACTIVATED = "deactivated"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list)
+    secret_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+        indexes = [models.Index(fields=["user", "revoked_at", "-created_at"], name="apitoken_user_live_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user_id})"
+
+    @property
+    def is_live(self) -> bool:
+        """The row-level twin of ApiTokenQuerySet.live()."""
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > dj_timezone.now())

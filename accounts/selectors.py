@@ -6,7 +6,7 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import QuerySet
 
-from accounts.models import Session, User
+from accounts.models import ApiToken, Session, User
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
 
@@ -47,6 +47,24 @@ def session_get_for(*, user: User, session_id: Any) -> Session:
     try:
         return session_list_for(user=user).select_related("user").get(pk=session_id)
     except Session.DoesNotExist:
+        raise NotFound() from None
+
+
+def api_token_with_user(token_id: uuid.UUID) -> ApiToken | None:
+    """The token by primary key with its user: the one query a request with an API token makes."""
+    return ApiToken.objects.select_related("user").filter(pk=token_id).first()
+
+
+def api_token_list_for(*, user: User) -> QuerySet[ApiToken]:
+    """The user's live tokens (not revoked, not expired), newest first."""
+    return ApiToken.objects.live().filter(user=user).order_by("-created_at", "-pk")
+
+
+def api_token_get_for(*, user: User, token_id: Any) -> ApiToken:
+    """The user's live token, or NotFound (another user's token is indistinguishable from none)."""
+    try:
+        return api_token_list_for(user=user).select_related("user").get(pk=token_id)
+    except ApiToken.DoesNotExist:
         raise NotFound() from None
 
 

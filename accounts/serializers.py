@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts import apitokens
 from accounts.addresses import INVISIBLE_MESSAGE, refused_characters
-from accounts.models import Session, User, normalize_email
+from accounts.models import ApiToken, Session, User, normalize_email
 from config.http.formats import iso
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
@@ -54,6 +55,15 @@ class Email(_StringOnly, serializers.EmailField):
 
 class Url(_StringOnly, serializers.URLField):
     pass
+
+
+class WholeNumber(serializers.IntegerField):
+    """Input must be a JSON integer: DRF's IntegerField would take "30", 30.0 and true."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
@@ -137,7 +147,9 @@ class LogoutSerializer(serializers.Serializer[Any]):
 
 class TokenPairSerializer(serializers.Serializer[Any]):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False, help_text="Absent in cookie mode (X-Refresh-Mode: cookie): it is in the cookie instead."
+    )
     token_type = serializers.CharField(default="Bearer")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
@@ -183,6 +195,17 @@ class MfaStatusSerializer(serializers.Serializer[Any]):
     recovery_codes_left = serializers.IntegerField()
 
 
+class EmailChangeSerializer(serializers.Serializer[Any]):
+    new_email = Email(max_length=254)
+    password = Text(**PASSWORD_FIELD)
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer[Any]):
+    uid = Text(max_length=200)
+    # The link's token names both addresses (accounts/links.py), so it is longer than the other links'.
+    token = Text(max_length=2048)
+
+
 class PasswordChangeSerializer(serializers.Serializer[Any]):
     current_password = Text(**PASSWORD_FIELD)
     new_password = Text(**PASSWORD_FIELD)
@@ -217,6 +240,42 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 
     def get_current(self, session: Session) -> bool:
         return str(session.pk) == str(self.context.get("current_session_id"))
+
+
+class ApiTokenCreateSerializer(serializers.Serializer[Any]):
+    name = Text(max_length=100, validators=[single_line])
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(apitokens.SCOPES)),
+        min_length=1,
+        max_length=len(apitokens.SCOPES),
+        help_text="tasks:read, tasks:write, projects:read, projects:write; a write scope includes its read.",
+    )
+    expires_in_days = WholeNumber(
+        min_value=1, max_value=365, required=False, allow_null=True, help_text="Omitted or null: never expires."
+    )
+
+    def validate_name(self, value: str) -> str:
+        if not value.strip():
+            raise serializers.ValidationError("This field may not be blank.")
+        return value.strip()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer[ApiToken]):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scopes", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.SerializerMethodField(help_text="The token, `tdk_...`: shown this once, stored hashed.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = ["id", "name", "scopes", "token", "created_at", "expires_at", "last_used_at"]
+        read_only_fields = fields
+
+    def get_token(self, obj: ApiToken) -> str:
+        return str(self.context["raw_token"])
 
 
 # Staff user management ----------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The rate limit that needs to know what an email is: password resets per mailbox."""
+"""Rate limits that need to know what an email is: password resets per mailbox, email changes per account."""
 
 from __future__ import annotations
 
@@ -30,3 +30,16 @@ class PasswordResetEmailThrottle(_SerializedHistory, _AlwaysWait, _Rates, thrott
             return None
         digest = hashlib.sha256(email.encode()).hexdigest()
         return self.cache_format % {"scope": "password_reset_email", "ident": digest}
+
+
+class EmailChangeThrottle(_SerializedHistory, _AlwaysWait, _Rates, throttling.SimpleRateThrottle):
+    """The `password_reset` rate for email change requests, per account: each one mails an address the caller
+    chose, so a signed-in user must not turn it into a way of flooding a stranger's mailbox."""
+
+    scope = "password_reset"
+
+    def get_cache_key(self, request: Request, view: object) -> str | None:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return None
+        return self.cache_format % {"scope": "email_change", "ident": str(user.pk)}

@@ -26,6 +26,8 @@ class TokenPair:
     access: str
     refresh: str
     expires_in: int
+    # Seconds until the refresh token expires: the cookie mode's Max-Age (accounts/cookies.py).
+    refresh_expires_in: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +59,7 @@ def issue_pair(*, user_id: str, session_id: str, refresh_jti: str, session_expir
         access=_stamp(access, user_id=user_id, session_id=session_id, now=now, expires=access_expires),
         refresh=_stamp(refresh, user_id=user_id, session_id=session_id, now=now, expires=refresh_expires),
         expires_in=max(0, int((access_expires - now).total_seconds())),
+        refresh_expires_in=max(0, int((refresh_expires - now).total_seconds())),
     )
 
 

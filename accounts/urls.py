@@ -27,6 +27,10 @@ urlpatterns = [
     ),
     re_path(r"^auth/email/verify/?$", views.EmailVerifyView.as_view(), name="auth-email-verify"),
     re_path(r"^auth/email/resend/?$", views.EmailResendView.as_view(), name="auth-email-resend"),
+    re_path(r"^auth/email/change/?$", views.EmailChangeView.as_view(), name="auth-email-change"),
+    re_path(r"^auth/email/change/confirm/?$", views.EmailChangeConfirmView.as_view(), name="auth-email-change-confirm"),
+    re_path(r"^auth/tokens/?$", views.ApiTokenListView.as_view(), name="auth-tokens"),
+    re_path(rf"^auth/tokens/(?P<token_id>{UUID})/?$", views.ApiTokenDetailView.as_view(), name="auth-token-detail"),
     re_path(r"^auth/sessions/?$", views.SessionListView.as_view(), name="auth-sessions"),
     re_path(
         rf"^auth/sessions/(?P<session_id>{UUID})/?$", views.SessionDetailView.as_view(), name="auth-session-detail"

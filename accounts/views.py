@@ -4,7 +4,8 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import Throttled
 from rest_framework.generics import GenericAPIView, ListAPIView
@@ -13,11 +14,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import lockout, selectors, services
+from accounts import cookies, lockout, selectors, services
 from accounts.filters import StaffUserFilter
-from accounts.models import Session, User
+from accounts.models import ApiToken, Session, User
 from accounts.serializers import (
+    ApiTokenCreatedSerializer,
+    ApiTokenCreateSerializer,
+    ApiTokenSerializer,
     AuthResponseSerializer,
+    EmailChangeConfirmSerializer,
+    EmailChangeSerializer,
     LoginMfaSerializer,
     LoginSerializer,
     LogoutSerializer,
@@ -41,14 +47,19 @@ from accounts.serializers import (
     UnlockResultSerializer,
     UserSerializer,
 )
-from accounts.throttling import PasswordResetEmailThrottle
+from accounts.throttling import EmailChangeThrottle, PasswordResetEmailThrottle
 from accounts.tokens import TokenPair
 from audit.context import RequestContext
-from config.http.errors import AccountLocked
+from config.http.errors import AccountLocked, AuthenticationError
 from config.http.input import validated
 from config.http.net import client_ip
 from config.http.schema import BodyOnDeleteSchema, ErrorSerializer
-from config.http.throttling import LoginThrottle, PasswordResetThrottle, RegisterThrottle
+from config.http.throttling import (
+    LoginThrottle,
+    PasswordResetThrottle,
+    RegisterThrottle,
+    UserRateThrottle,
+)
 
 
 def _no_store(body: Any, status_code: int = 200) -> Response:
@@ -56,11 +67,18 @@ def _no_store(body: Any, status_code: int = 200) -> Response:
     return Response(body, status=status_code, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def _token_response(pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
+def _token_response(request: Request, pair: TokenPair, *, user: Any = None, status_code: int = 200) -> Response:
+    """The tokens of a session; in cookie mode (accounts/cookies.py) the refresh token goes in the cookie."""
     body = pair.as_dict()
+    in_cookie = cookies.requested(request)
+    if in_cookie:
+        del body["refresh"]
     if user is not None:
         body = {"user": UserSerializer(user).data, **body}
-    return _no_store(body, status_code)
+    response = _no_store(body, status_code)
+    if in_cookie:
+        cookies.set_refresh(response, pair)
+    return response
 
 
 def _user(request: Request) -> User:
@@ -80,6 +98,15 @@ WRONG_PASSWORD = OpenApiResponse(
     ErrorSerializer, "Wrong password (code validation_error on `password`); counts toward the lockout."
 )
 LOCKED = OpenApiResponse(ErrorSerializer, "codes account_locked (too many wrong passwords), throttled")
+COOKIE_MODE = OpenApiParameter(
+    cookies.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=[cookies.COOKIE_MODE],
+    description="`cookie`: the refresh token travels in the HttpOnly cookie `taskdesk_refresh` (Secure, "
+    "SameSite=Strict, Path=/api/v1/auth/) instead of the body: answers carry no `refresh`, and refresh and "
+    "logout read the cookie (only with this header).",
+)
 
 
 class RegisterView(APIView):
@@ -91,6 +118,7 @@ class RegisterView(APIView):
         request=RegisterSerializer,
         responses={201: AuthResponseSerializer, 409: OpenApiResponse(ErrorSerializer, "code email_taken")},
         tags=["auth"],
+        parameters=[COOKIE_MODE],
     )
     def post(self, request: Request) -> Response:
         data = validated(RegisterSerializer, request)
@@ -100,7 +128,7 @@ class RegisterView(APIView):
             full_name=data["full_name"],
             meta=RequestContext.from_request(request),
         )
-        return _token_response(pair, user=user, status_code=status.HTTP_201_CREATED)
+        return _token_response(request, pair, user=user, status_code=status.HTTP_201_CREATED)
 
 
 class LoginView(APIView):
@@ -143,6 +171,7 @@ class LoginView(APIView):
             429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
     )
     def post(self, request: Request) -> Response:
         data = validated(LoginSerializer, request)
@@ -153,7 +182,7 @@ class LoginView(APIView):
         )
         if isinstance(result, services.signin.MfaRequired):
             return _no_store(result.as_dict())
-        return _token_response(result, user=user)
+        return _token_response(request, result, user=user)
 
 
 class LoginMfaView(APIView):
@@ -175,6 +204,7 @@ class LoginMfaView(APIView):
             429: OpenApiResponse(ErrorSerializer, "codes account_locked, throttled; see Retry-After"),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
         description="The second step of signing in with two-factor on: `code` is the authenticator app's "
         "current code (one step of clock drift tolerated, each code works once) or an unused recovery code.",
     )
@@ -183,7 +213,7 @@ class LoginMfaView(APIView):
         user, pair = services.signin.login_mfa(
             mfa_token=data["mfa_token"], code=data["code"], meta=RequestContext.from_request(request)
         )
-        return _token_response(pair, user=user)
+        return _token_response(request, pair, user=user)
 
 
 class RefreshView(APIView):
@@ -194,27 +224,51 @@ class RefreshView(APIView):
         request=RefreshSerializer,
         responses={
             200: TokenPairSerializer,
-            401: OpenApiResponse(ErrorSerializer, "codes token_invalid, token_reused"),
+            401: OpenApiResponse(
+                ErrorSerializer,
+                "codes token_invalid, token_reused; not_authenticated in cookie mode without the cookie",
+            ),
         },
         tags=["auth"],
+        parameters=[COOKIE_MODE],
+        description="Rotates the session's refresh token (the one presented is dead from now on, but for a "
+        "short grace window for concurrent tabs). In cookie mode the body is not read: the token comes from the "
+        "`taskdesk_refresh` cookie, and the new one goes back in it.",
     )
     def post(self, request: Request) -> Response:
-        data = validated(RefreshSerializer, request)
-        pair = services.sessions.token_refresh(raw_refresh=data["refresh"], meta=RequestContext.from_request(request))
-        return _token_response(pair)
+        if cookies.requested(request):
+            raw = cookies.refresh_from(request)
+            if raw is None:
+                raise AuthenticationError(f"No {cookies.COOKIE_NAME} cookie was sent; sign in again.")
+        else:
+            raw = validated(RefreshSerializer, request)["refresh"]
+        pair = services.sessions.token_refresh(raw_refresh=raw, meta=RequestContext.from_request(request))
+        return _token_response(request, pair)
 
 
 class LogoutView(APIView):
-    @extend_schema(request=LogoutSerializer, responses={204: NO_CONTENT}, tags=["auth"])
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={204: NO_CONTENT},
+        tags=["auth"],
+        parameters=[COOKIE_MODE],
+        description="Ends the session of the access token, and that of `refresh` (in cookie mode: of the "
+        "refresh cookie) if it is another. Clears the refresh cookie.",
+    )
     def post(self, request: Request) -> Response:
-        data = validated(LogoutSerializer, request)
+        if cookies.requested(request):
+            raw_refresh = cookies.refresh_from(request)
+        else:
+            raw_refresh = validated(LogoutSerializer, request).get("refresh")
         services.sessions.logout(
             user=_user(request),
             session_id=_session_id(request),
-            raw_refresh=data.get("refresh"),
+            raw_refresh=raw_refresh,
             meta=RequestContext.from_request(request),
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        cookies.clear_refresh(response)
+        return response
 
 
 class LogoutAllView(APIView):
@@ -409,6 +463,70 @@ class EmailResendView(APIView):
         return Response(status=status.HTTP_202_ACCEPTED)
 
 
+class EmailChangeView(APIView):
+    # The per-user rate, and the email change's own: every request mails an address the caller chose.
+    throttle_classes = [UserRateThrottle, EmailChangeThrottle]
+
+    @extend_schema(
+        request=EmailChangeSerializer,
+        responses={
+            202: OpenApiResponse(
+                description="Accepted, whether or not another account has the address (no enumeration)."
+            ),
+            400: OpenApiResponse(
+                ErrorSerializer,
+                "code validation_error: a wrong `password` (counts toward the lockout), or a `new_email` that "
+                "is malformed or already this account's (in any spelling)",
+            ),
+            429: LOCKED,
+        },
+        tags=["email"],
+        description="Mails a single-use link (valid one hour) to `new_email` and a security notice to the current "
+        "address. Nothing changes until the link is confirmed with POST /api/v1/auth/email/change/confirm. An "
+        "address that belongs to another account gets no mail.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(EmailChangeSerializer, request)
+        services.account.email_change_request(
+            user=_user(request),
+            new_email=data["new_email"],
+            password=data["password"],
+            meta=RequestContext.from_request(request),
+        )
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class EmailChangeConfirmView(APIView):
+    """Open to anyone holding the link. A signed-in caller of the same account (the SPA that opened the link)
+    keeps its session; every other session of the account ends."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=EmailChangeConfirmSerializer,
+        responses={
+            204: NO_CONTENT,
+            400: OpenApiResponse(
+                ErrorSerializer, "code validation_error on `token`: invalid, expired (one hour) or already used"
+            ),
+            409: OpenApiResponse(ErrorSerializer, "code email_taken: another account took the address meanwhile"),
+        },
+        tags=["email"],
+        description="Changes the account's email to the address the link was sent to; it counts as verified. "
+        "Every other session ends, and a security notice goes to the old address. Works without "
+        "authentication; with the access token of the same account, that session is kept.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(EmailChangeConfirmSerializer, request)
+        services.account.email_change_confirm(
+            uid=data["uid"],
+            token=data["token"],
+            current_session_id=_session_id(request),
+            meta=RequestContext.from_request(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class SessionListView(GenericAPIView[Any]):
     serializer_class = SessionSerializer
 
@@ -431,6 +549,63 @@ class SessionDetailView(APIView):
     def delete(self, request: Request, session_id: Any) -> Response:
         session = selectors.session_get_for(user=_user(request), session_id=session_id)
         services.sessions.session_revoke(session=session, meta=RequestContext.from_request(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Personal API tokens ----------------------------------------------------------------------------------
+
+
+class ApiTokenListView(GenericAPIView[Any]):
+    serializer_class = ApiTokenSerializer
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):
+            return ApiToken.objects.none()
+        return selectors.api_token_list_for(user=_user(self.request))
+
+    @extend_schema(
+        responses={200: ApiTokenSerializer(many=True)},
+        tags=["tokens"],
+        description="Your live personal API tokens (not revoked, not expired), newest first, without their secret.",
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=ApiTokenCreateSerializer,
+        responses={
+            201: ApiTokenCreatedSerializer,
+            409: OpenApiResponse(ErrorSerializer, "code token_limit: 20 live tokens already; revoke one first"),
+        },
+        tags=["tokens"],
+        description="A personal API token for scripts: `Authorization: Bearer tdk_...` on the task and project "
+        "endpoints within its scopes (elsewhere 403 insufficient_scope). `token` is shown this once and stored "
+        "hashed. A password reset or a deactivation revokes every token. Mails a security notice.",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ApiTokenCreateSerializer, request)
+        token, raw = services.api_tokens.api_token_create(
+            user=_user(request),
+            name=data["name"],
+            scopes=data["scopes"],
+            expires_in_days=data.get("expires_in_days"),
+            meta=RequestContext.from_request(request),
+        )
+        body = ApiTokenCreatedSerializer(token, context={"raw_token": raw}).data
+        return _no_store(body, status.HTTP_201_CREATED)
+
+
+class ApiTokenDetailView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: NO_CONTENT},
+        tags=["tokens"],
+        description="Revokes the token: it fails with 401 from the next request on.",
+    )
+    def delete(self, request: Request, token_id: Any) -> Response:
+        token = selectors.api_token_get_for(user=_user(request), token_id=token_id)
+        services.api_tokens.api_token_revoke(token=token, meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

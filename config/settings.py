@@ -310,7 +310,11 @@ AXES_VERBOSE = False
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.SessionTokenAuthentication"],
+    # Personal API tokens (`tdk_...`) first: it answers None at once for anything else.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
+        "accounts.authentication.SessionTokenAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.http.parsers.JSONParser"],
@@ -355,7 +359,18 @@ SPECTACULAR_SETTINGS = {
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000")
-CORS_ALLOW_HEADERS = ["authorization", "content-type", "if-match", "idempotency-key", "x-request-id", "accept"]
+CORS_ALLOW_HEADERS = [
+    "authorization",
+    "content-type",
+    "if-match",
+    "idempotency-key",
+    "x-request-id",
+    "accept",
+    # The cookie mode of browser SPAs (accounts/cookies.py): its header, and the refresh cookie sent along.
+    "x-refresh-mode",
+]
+# Credentials (the refresh cookie) only ever for CORS_ALLOWED_ORIGINS: other origins get no CORS headers.
+CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition", "Idempotent-Replayed"]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 

@@ -1,4 +1,5 @@
-"""The account's own flows: profile, re-authentication, deletion, password change and reset, email verification."""
+"""The account's own flows: profile, re-authentication, deletion, password change and reset, email verification
+and email change."""
 
 from __future__ import annotations
 
@@ -6,18 +7,19 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import lockout
 from accounts.jobs import email_user
-from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
-from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
+from accounts.links import email_change_target, email_verification_tokens, password_reset_tokens, user_from_uid
+from accounts.models import PROFILE_FIELDS, ApiToken, Session, User, normalize_email
+from accounts.services.api_tokens import api_tokens_revoke_all
 from accounts.services.sessions import sessions_end_all
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
-from config.http.errors import AccountLocked, ValidationFailed
+from config.http.errors import AccountLocked, Conflict, ValidationFailed
 from config.http.formats import iso
 from config.http.input import assign_changed
 
@@ -29,10 +31,14 @@ def validate_new_password(password: str, *, user: User | None, field: str) -> No
         raise ValidationFailed(errors={field: list(exc.messages)}) from None
 
 
-def security_notice(*, kind: str, user: User, meta: RequestContext) -> None:
-    """Queues a security notice (accounts/emails.py NOTICES): what happened, when, from which address and device."""
+def security_notice(*, kind: str, user: User, meta: RequestContext, **extra: str) -> None:
+    """Queues a security notice (accounts/emails.py NOTICES): what happened, when, from which address and device.
+
+    `extra` are words the notice shows (`new_email`, a token's `name`), or `to`: the address to send it to when
+    it is not the account's address as it stands when the mail goes out (an email change's notice goes to the
+    address it changed from)."""
     details = {"at": iso(timezone.now()) or "", "ip_address": meta.ip_address or "", "user_agent": meta.user_agent}
-    email_user(kind=kind, user=user, details=details)
+    email_user(kind=kind, user=user, details={**details, **extra})
 
 
 def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
@@ -132,6 +138,8 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, meta: Req
         sessions_end_all(
             user=locked, reason=Session.EndReason.PASSWORD_RESET, event=EventType.PASSWORD_RESET_COMPLETED, meta=meta
         )
+        # Whoever reset the password may be taking the account back: the scripts' tokens go too.
+        api_tokens_revoke_all(user=locked, reason=ApiToken.RevokeReason.PASSWORD_RESET, meta=meta)
         security_notice(kind="password_reset_completed", user=locked, meta=meta)
 
 
@@ -156,3 +164,64 @@ def email_verify(*, uid: str, token: str, meta: RequestContext) -> User:
         user.email_verified = True
         audit_record(event=EventType.EMAIL_VERIFIED, user=user, meta=meta)
     return user
+
+
+EMAIL_CHANGE_LINK_INVALID = "This email change link is invalid, expired or already used."
+
+
+def email_change_request(*, user: User, new_email: str, password: str, meta: RequestContext) -> None:
+    """Mails a confirmation link to `new_email` and a notice to the current address, after a password re-check.
+
+    Nothing changes until the link is opened. An address that belongs to another account gets no mail, and the
+    caller is told nothing different (no enumeration): they learn it only if they can read that mailbox, and
+    then they own it anyway. Asking for the address the account already has (in any spelling) is a 400.
+    """
+    new_email = normalize_email(new_email)
+    if new_email == user.email:
+        raise ValidationFailed.on("new_email", "This is already your email address.")
+    reauthenticate(user=user, password=password, meta=meta)
+    taken = User.objects.filter(email=new_email).exists()
+    with transaction.atomic():
+        # The user reads their own audit events: whether the address was taken stays out of the details.
+        audit_record(event=EventType.EMAIL_CHANGE_REQUESTED, user=user, meta=meta, details={"new_email": new_email})
+        if not taken:
+            email_user(kind="email_change", user=user, details={"new_email": new_email, "old_email": user.email})
+        security_notice(kind="email_change_requested", user=user, meta=meta, new_email=new_email, to=user.email)
+
+
+def email_change_confirm(*, uid: str, token: str, current_session_id: Any, meta: RequestContext) -> User:
+    """Changes the address to the one the link names; it counts as verified (the link reached it).
+
+    Every session ends but `current_session_id` (the caller's own, when the SPA that opened the link is
+    signed in as this user), and a notice goes to the old address. 409 `email_taken` if another account took
+    the address since the link was sent; the link stays unused then.
+    """
+    user = user_from_uid(uid)
+    new_email = email_change_target(user, token) if user is not None and user.is_active else None
+    if user is None or new_email is None:
+        raise ValidationFailed.on("token", EMAIL_CHANGE_LINK_INVALID)
+    with transaction.atomic():
+        # The row lock orders two confirmations of one link: the second sees the address already changed.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if email_change_target(locked, token) != new_email:
+            raise ValidationFailed.on("token", EMAIL_CHANGE_LINK_INVALID)
+        if User.objects.filter(email=new_email).exclude(pk=locked.pk).exists():
+            raise Conflict("An account with this email already exists.", code="email_taken")
+        old_email = locked.email
+        locked.email, locked.email_verified = new_email, True
+        try:
+            with transaction.atomic():
+                locked.save(update_fields=["email", "email_verified"])
+        except IntegrityError:
+            # Another account took it between the check and the write; the unique index decided.
+            raise Conflict("An account with this email already exists.", code="email_taken") from None
+        sessions_end_all(
+            user=locked,
+            reason=Session.EndReason.EMAIL_CHANGED,
+            event=EventType.EMAIL_CHANGED,
+            meta=meta.acting_as(locked),
+            details={"old_email": old_email, "new_email": new_email},
+            except_session_id=current_session_id,
+        )
+        security_notice(kind="email_changed", user=locked, meta=meta, new_email=new_email, to=old_email)
+    return locked

@@ -8,8 +8,9 @@ from typing import Any
 from django.db import transaction
 
 from accounts import lockout
-from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
+from accounts.models import PROFILE_FIELDS, ApiToken, Session, User, normalize_email
 from accounts.services.account import release_projects
+from accounts.services.api_tokens import api_token_revoke, api_tokens_revoke_all
 from accounts.services.sessions import session_revoke, sessions_end_all
 from audit.context import RequestContext
 from audit.models import EventType
@@ -86,10 +87,10 @@ def user_update_by_staff(
 ) -> User:
     """Changes the fields of `editable` given in `data` (others are ignored).
 
-    Deactivation ends every session of the user at once (their tokens fail on the next request) and records
-    USER_DEACTIVATED; reactivation records USER_ACTIVATED; a staff or superuser flag change records
-    STAFF_CHANGED; profile fields, the address and `email_verified` record PROFILE_UPDATED. Only a superuser
-    grants or takes away superuser.
+    Deactivation ends every session of the user at once (their tokens fail on the next request), revokes their
+    API tokens, and records USER_DEACTIVATED; reactivation records USER_ACTIVATED; a staff or superuser flag
+    change records STAFF_CHANGED; profile fields, the address and `email_verified` record PROFILE_UPDATED. Only
+    a superuser grants or takes away superuser.
     """
     data = {field: data[field] for field in editable if field in data}
     if "email" in data:
@@ -120,6 +121,8 @@ def user_update_by_staff(
                     event=EventType.USER_DEACTIVATED,
                     meta=meta,
                 )
+                # Revoked, not merely refused while inactive: reactivating must not bring them back.
+                api_tokens_revoke_all(user=locked, reason=ApiToken.RevokeReason.DEACTIVATED, meta=meta)
         flags: dict[str, Any] = {
             flag: getattr(locked, flag) for flag in ("is_staff", "is_superuser") if flag in changed
         }
@@ -205,9 +208,16 @@ def session_revoke_by_staff(*, actor: User | None, session: Session, meta: Reque
     session_revoke(session=session, meta=meta)
 
 
+def api_token_revoke_by_staff(*, actor: User | None, token: ApiToken, meta: RequestContext) -> bool:
+    """Revokes one API token of any user (the admin's user page). Answers whether it was still unrevoked."""
+    ensure_staff_may_act(actor=actor, user=token.user, action="revoke_api_token", meta=meta)
+    return api_token_revoke(token=token, meta=as_actor(actor, meta), reason=ApiToken.RevokeReason.STAFF)
+
+
 def user_password_set_by_staff(*, actor: User | None, user: User, password: str | None, meta: RequestContext) -> User:
     """Staff set a user's password (the admin's password form; validated there), or remove it (`password`
-    None: no password sign-in until one is set). Every session ends, as after a reset."""
+    None: no password sign-in until one is set). Every session ends and every API token is revoked, as after
+    a reset."""
     ensure_staff_may_act(actor=actor, user=user, action="set_password", meta=meta)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
@@ -224,4 +234,5 @@ def user_password_set_by_staff(*, actor: User | None, user: User, password: str 
             event=EventType.PASSWORD_CHANGED,
             meta=as_actor(actor, meta),
         )
+        api_tokens_revoke_all(user=locked, reason=ApiToken.RevokeReason.PASSWORD_RESET, meta=as_actor(actor, meta))
     return locked

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from accounts.tests.mfa_helpers import T0
+from accounts.tests.refresh_modes import MODES, RefreshMode
 
 
 @pytest.fixture
@@ -24,3 +25,10 @@ def many_logins(settings: Any) -> None:
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login": "1000/min"},
     }
+
+
+@pytest.fixture(params=MODES)
+def mode(request: Any) -> RefreshMode:
+    """Refresh tokens in the body, or in the cookie of the cookie mode (SPEC 3b): a test that takes it runs in
+    both, since every rule of rotation, reuse and the grace window holds in both."""
+    return RefreshMode(request.param)

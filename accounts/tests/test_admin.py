@@ -158,20 +158,20 @@ def _change_form(user: Any, **changes: Any) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value != ""}
 
 
-def _inline_prefix(console: Client, user: Any) -> str:
-    """The live sessions inline's formset prefix, read from the page as a browser would post it."""
+def _inline_prefixes(console: Client, user: Any) -> list[str]:
+    """The formset prefixes of the page's inlines (live sessions, live API tokens), read from the page as a
+    browser would post them."""
     page = console.get(f"{USERS}{user.pk}/change/").content.decode()
-    marker = '-TOTAL_FORMS" value="'
-    start = page.index(marker)
-    name_start = page.rindex('name="', 0, start) + len('name="')
-    return page[name_start:start]
+    prefixes = re.findall(r'name="([^"]+)-TOTAL_FORMS"', page)
+    assert prefixes, page
+    return prefixes
 
 
 def post_change(console: Client, user: Any, **changes: Any) -> Any:
-    prefix = _inline_prefix(console, user)
     data = _change_form(user, **changes)
-    data[f"{prefix}-TOTAL_FORMS"] = "0"
-    data[f"{prefix}-INITIAL_FORMS"] = "0"
+    for prefix in _inline_prefixes(console, user):
+        data[f"{prefix}-TOTAL_FORMS"] = "0"
+        data[f"{prefix}-INITIAL_FORMS"] = "0"
     return console.post(f"{USERS}{user.pk}/change/", data)
 
 

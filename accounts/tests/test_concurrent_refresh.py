@@ -20,24 +20,19 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Session, User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.refresh_modes import RefreshMode
 from audit.models import Event, EventType
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TABS = 8
-REFRESH_URL = "/api/v1/auth/refresh"
 
 
 def claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def refresh(token: str) -> Any:
-    return APIClient().post(REFRESH_URL, {"refresh": token}, format="json")
-
-
-def refresh_all_at_once(token: str) -> list[Any]:
+def refresh_all_at_once(token: str, mode: RefreshMode) -> list[Any]:
     barrier = threading.Barrier(TABS)
     responses: list[Any] = [None] * TABS
     errors: list[BaseException] = []
@@ -46,7 +41,7 @@ def refresh_all_at_once(token: str) -> list[Any]:
         client = APIClient()  # one client per tab, as separate browser tabs would be
         try:
             barrier.wait(timeout=30)
-            responses[index] = client.post(REFRESH_URL, {"refresh": token}, format="json")
+            responses[index] = mode.refresh(token, client)
         except BaseException as exc:  # surfaced below: an assertion in a thread would be lost
             errors.append(exc)
         finally:
@@ -62,11 +57,12 @@ def refresh_all_at_once(token: str) -> list[Any]:
     return responses
 
 
-def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(user: User, time_machine: Any) -> None:
+def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(
+    mode: RefreshMode, user: User, time_machine: Any
+) -> None:
     # Time stands still, so the whole test sits inside the grace window however slow the machine is.
     time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
-    login = APIClient().post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json")
-    tokens = login.json()
+    tokens = mode.login(user)
     session_id = claims(tokens["access"])["sid"]
 
     # Hold the row lock a little longer so the tabs really queue on it instead of merely taking turns.
@@ -77,10 +73,10 @@ def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(user
         return record(**kwargs)
 
     with mock.patch.object(services.sessions, "audit_record", side_effect=slow_record):
-        responses = refresh_all_at_once(tokens["refresh"])
+        responses = refresh_all_at_once(tokens["refresh"], mode)
 
     assert [response.status_code for response in responses] == [200] * TABS, [r.content for r in responses]
-    bodies = [response.json() for response in responses]
+    bodies = [mode.tokens(response) for response in responses]
 
     # Exactly one session, the one the login opened, still live.
     assert Session.objects.filter(user=user).count() == 1
@@ -98,7 +94,7 @@ def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(user
 
     # Every tab can go on refreshing: the first rotates the shared token, the others fall in its grace window.
     for body in bodies:
-        again = refresh(body["refresh"])
+        again = mode.refresh(body["refresh"])
         assert again.status_code == 200, again.content
         assert claims(again.json()["access"])["sid"] == session_id
     assert Session.objects.live().filter(user=user).count() == 1
@@ -107,19 +103,21 @@ def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(user
     # What is not true: the tabs do not hold independent tokens. They all hold the one now rotated away, so
     # once the grace window has passed, presenting it again is reuse, and that ends the session.
     time_machine.shift(timedelta(seconds=settings.REFRESH_GRACE_SECONDS + 1))
-    reused = refresh(bodies[0]["refresh"])
+    reused = mode.refresh(bodies[0]["refresh"])
     assert reused.status_code == 401
     assert reused.json()["code"] == "token_reused"
     assert not Session.objects.live().filter(user=user).exists()
 
 
-def test_concurrent_refreshes_after_the_window_all_fail_but_end_the_session_once(user: User, time_machine: Any) -> None:
+def test_concurrent_refreshes_after_the_window_all_fail_but_end_the_session_once(
+    mode: RefreshMode, user: User, time_machine: Any
+) -> None:
     time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
-    tokens = APIClient().post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json").json()
-    assert refresh(tokens["refresh"]).status_code == 200
+    tokens = mode.login(user)
+    assert mode.refresh(tokens["refresh"]).status_code == 200
     time_machine.shift(timedelta(seconds=settings.REFRESH_GRACE_SECONDS + 1))
 
-    responses = refresh_all_at_once(tokens["refresh"])
+    responses = refresh_all_at_once(tokens["refresh"], mode)
 
     codes = sorted(response.json()["code"] for response in responses)
     assert all(response.status_code == 401 for response in responses)

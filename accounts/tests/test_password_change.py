@@ -151,5 +151,5 @@ def test_every_email_kind_has_its_own_builder() -> None:
     from accounts import emails
 
     # A notice named like a link email would silently replace it (and lose the link).
-    assert not set(emails.NOTICES) & {"verify_email", "password_reset"}
-    assert set(emails.KINDS) == {"verify_email", "password_reset", *emails.NOTICES}
+    assert not set(emails.NOTICES) & {"verify_email", "password_reset", "email_change"}
+    assert set(emails.KINDS) == {"verify_email", "password_reset", "email_change", *emails.NOTICES}

@@ -1,4 +1,5 @@
-"""Tokens: refresh and rotation, reuse detection, the grace window, lifetimes, and forged or broken tokens."""
+"""Tokens: refresh and rotation, reuse detection, the grace window, lifetimes (in body and cookie mode alike),
+and forged or broken tokens."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from accounts.cookies import COOKIE_NAME
 from accounts.models import Session, User
 from accounts.tests.factories import PASSWORD
 from accounts.tests.helpers import assert_error
+from accounts.tests.refresh_modes import RefreshMode
 from audit.models import Event, EventType
 
 pytestmark = pytest.mark.django_db
@@ -49,13 +52,12 @@ def b64(data: dict[str, Any]) -> str:
 # Refresh and rotation ----------------------------------------------------------------------------------
 
 
-def test_refresh_answers_a_new_pair_of_the_same_session(user: User) -> None:
-    tokens = login(user)
+def test_refresh_answers_a_new_pair_of_the_same_session(mode: RefreshMode, user: User) -> None:
+    tokens = mode.login(user)
 
-    response = refresh(tokens["refresh"])
+    response = mode.refresh(tokens["refresh"])
 
-    assert response.status_code == 200, response.content
-    body = response.json()
+    body = mode.tokens(response)
     assert set(body) == {"access", "refresh", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
@@ -68,21 +70,19 @@ def test_refresh_answers_a_new_pair_of_the_same_session(user: User) -> None:
     assert Event.objects.filter(user=user, event=EventType.TOKEN_REFRESHED).count() == 1
 
 
-def test_the_access_token_before_a_refresh_keeps_working_until_it_expires(user: User) -> None:
-    tokens = login(user)
-    refresh(tokens["refresh"])
+def test_the_access_token_before_a_refresh_keeps_working_until_it_expires(mode: RefreshMode, user: User) -> None:
+    tokens = mode.login(user)
+    mode.refresh(tokens["refresh"])
 
     assert me(tokens["access"]).status_code == 200
 
 
-def test_a_chain_of_rotations_keeps_one_live_session(user: User, time_machine: Any) -> None:
+def test_a_chain_of_rotations_keeps_one_live_session(mode: RefreshMode, user: User, time_machine: Any) -> None:
     time_machine.move_to(START, tick=False)
-    token = login(user)["refresh"]
+    token = mode.login(user)["refresh"]
     for _ in range(5):
         time_machine.shift(timedelta(minutes=14))
-        response = refresh(token)
-        assert response.status_code == 200
-        token = response.json()["refresh"]
+        token = mode.tokens(mode.refresh(token))["refresh"]
 
     assert Session.objects.live().filter(user=user).count() == 1
 
@@ -91,14 +91,14 @@ def test_a_chain_of_rotations_keeps_one_live_session(user: User, time_machine: A
 
 
 def test_a_rotated_token_presented_after_the_grace_window_is_reuse_and_ends_the_session(
-    user: User, time_machine: Any
+    mode: RefreshMode, user: User, time_machine: Any
 ) -> None:
     time_machine.move_to(START, tick=False)
-    stolen = login(user)
-    legit = refresh(stolen["refresh"]).json()
+    stolen = mode.login(user)
+    legit = mode.tokens(mode.refresh(stolen["refresh"]))
 
     time_machine.shift(timedelta(seconds=settings.REFRESH_GRACE_SECONDS + 1))
-    body = assert_error(refresh(stolen["refresh"]), 401, "token_reused")
+    body = assert_error(mode.refresh(stolen["refresh"]), 401, "token_reused")
 
     assert "access" not in body
     session = Session.objects.get(user=user)
@@ -107,22 +107,21 @@ def test_a_rotated_token_presented_after_the_grace_window_is_reuse_and_ends_the_
     assert Event.objects.filter(user=user, event=EventType.REFRESH_REUSE_DETECTED).count() == 1
     # The whole session is over: the rightful holder's tokens die too, access and refresh.
     assert_error(me(legit["access"]), 401, "token_invalid")
-    assert_error(refresh(legit["refresh"]), 401, "token_invalid")
+    assert_error(mode.refresh(legit["refresh"]), 401, "token_invalid")
     assert_error(me(stolen["access"]), 401, "token_invalid")
 
 
 def test_within_the_grace_window_the_just_rotated_token_yields_working_tokens_of_the_same_session(
-    user: User, time_machine: Any
+    mode: RefreshMode, user: User, time_machine: Any
 ) -> None:
     time_machine.move_to(START, tick=False)
-    tokens = login(user)
-    first = refresh(tokens["refresh"]).json()
+    tokens = mode.login(user)
+    first = mode.tokens(mode.refresh(tokens["refresh"]))
 
     time_machine.shift(timedelta(seconds=settings.REFRESH_GRACE_SECONDS))
-    second = refresh(tokens["refresh"])
+    second = mode.refresh(tokens["refresh"])
 
-    assert second.status_code == 200, second.content
-    second_body = second.json()
+    second_body = mode.tokens(second)
     assert claims(second_body["access"])["sid"] == claims(first["access"])["sid"] == claims(tokens["access"])["sid"]
     assert me(second_body["access"]).status_code == 200
     assert me(first["access"]).status_code == 200
@@ -130,37 +129,39 @@ def test_within_the_grace_window_the_just_rotated_token_yields_working_tokens_of
     assert session.ended_at is None
     # Both tabs hold the refresh token now in force, so either may go on refreshing.
     assert claims(second_body["refresh"])["jti"] == claims(first["refresh"])["jti"] == session.refresh_jti
-    assert refresh(second_body["refresh"]).status_code == 200
-    assert refresh(first["refresh"]).status_code == 200
+    assert mode.refresh(second_body["refresh"]).status_code == 200
+    assert mode.refresh(first["refresh"]).status_code == 200
     assert Session.objects.filter(user=user).count() == 1
     assert Session.objects.live().filter(user=user).count() == 1
 
 
-def test_the_grace_window_follows_the_setting(user: User, settings: Any, time_machine: Any) -> None:
+def test_the_grace_window_follows_the_setting(mode: RefreshMode, user: User, settings: Any, time_machine: Any) -> None:
     settings.REFRESH_GRACE_SECONDS = 30
     time_machine.move_to(START, tick=False)
-    tokens = login(user)
-    refresh(tokens["refresh"])
+    tokens = mode.login(user)
+    mode.refresh(tokens["refresh"])
 
     time_machine.shift(timedelta(seconds=25))
-    assert refresh(tokens["refresh"]).status_code == 200
+    assert mode.refresh(tokens["refresh"]).status_code == 200
     time_machine.shift(timedelta(seconds=6))
-    assert_error(refresh(tokens["refresh"]), 401, "token_reused")
+    assert_error(mode.refresh(tokens["refresh"]), 401, "token_reused")
 
 
-def test_a_token_two_rotations_old_is_reuse_even_inside_the_window(user: User, time_machine: Any) -> None:
+def test_a_token_two_rotations_old_is_reuse_even_inside_the_window(
+    mode: RefreshMode, user: User, time_machine: Any
+) -> None:
     time_machine.move_to(START, tick=False)
-    oldest = login(user)["refresh"]
-    middle = refresh(oldest).json()["refresh"]
+    oldest = mode.login(user)["refresh"]
+    middle = mode.tokens(mode.refresh(oldest))["refresh"]
     time_machine.shift(timedelta(seconds=1))
-    assert refresh(middle).status_code == 200
+    assert mode.refresh(middle).status_code == 200
 
-    assert_error(refresh(oldest), 401, "token_reused")
+    assert_error(mode.refresh(oldest), 401, "token_reused")
     assert Session.objects.get(user=user).end_reason == Session.EndReason.REUSE_DETECTED
 
 
-def test_a_token_of_an_ended_session_is_invalid_not_reuse(user: User) -> None:
-    tokens = login(user)
+def test_a_token_of_an_ended_session_is_invalid_not_reuse(mode: RefreshMode, user: User) -> None:
+    tokens = mode.login(user)
     assert (
         APIClient()
         .post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {tokens['access']}", format="json")
@@ -168,71 +169,77 @@ def test_a_token_of_an_ended_session_is_invalid_not_reuse(user: User) -> None:
         == 204
     )
 
-    assert_error(refresh(tokens["refresh"]), 401, "token_invalid")
+    assert_error(mode.refresh(tokens["refresh"]), 401, "token_invalid")
 
 
-def test_refresh_is_refused_once_the_user_is_deactivated(user: User) -> None:
-    tokens = login(user)
+def test_refresh_is_refused_once_the_user_is_deactivated(mode: RefreshMode, user: User) -> None:
+    tokens = mode.login(user)
     User.objects.filter(pk=user.pk).update(is_active=False)
 
-    assert_error(refresh(tokens["refresh"]), 401, "token_invalid")
+    assert_error(mode.refresh(tokens["refresh"]), 401, "token_invalid")
     assert_error(me(tokens["access"]), 401, "token_invalid")
 
 
 # Lifetimes ---------------------------------------------------------------------------------------------
 
 
-def test_an_access_token_expires_after_its_lifetime_and_refresh_still_works(user: User, time_machine: Any) -> None:
+def test_an_access_token_expires_after_its_lifetime_and_refresh_still_works(
+    mode: RefreshMode, user: User, time_machine: Any
+) -> None:
     time_machine.move_to(START, tick=False)
-    tokens = login(user)
+    tokens = mode.login(user)
 
     time_machine.shift(timedelta(minutes=14, seconds=59))
     assert me(tokens["access"]).status_code == 200
     time_machine.shift(timedelta(seconds=2))
     assert_error(me(tokens["access"]), 401, "token_invalid")
-    assert refresh(tokens["refresh"]).status_code == 200
+    assert mode.refresh(tokens["refresh"]).status_code == 200
 
 
-def test_a_refresh_token_expires_after_its_lifetime(user: User, time_machine: Any) -> None:
+def test_a_refresh_token_expires_after_its_lifetime(mode: RefreshMode, user: User, time_machine: Any) -> None:
     time_machine.move_to(START, tick=False)
-    tokens = login(user)
+    tokens = mode.login(user)
 
     time_machine.shift(timedelta(days=settings.REFRESH_TOKEN_DAYS, seconds=1))
 
-    assert_error(refresh(tokens["refresh"]), 401, "token_invalid")
+    assert_error(mode.refresh(tokens["refresh"]), 401, "token_invalid")
 
 
-def test_no_session_outlives_its_absolute_lifetime_however_often_it_refreshes(user: User, time_machine: Any) -> None:
+def test_no_session_outlives_its_absolute_lifetime_however_often_it_refreshes(
+    mode: RefreshMode, user: User, time_machine: Any
+) -> None:
     time_machine.move_to(START, tick=False)
-    token = login(user)["refresh"]
+    token = mode.login(user)["refresh"]
     for _ in range(4):  # days 6, 12, 18, 24
         time_machine.shift(timedelta(days=6))
-        response = refresh(token)
-        assert response.status_code == 200
-        token = response.json()["refresh"]
+        token = mode.tokens(mode.refresh(token))["refresh"]
 
     # Five minutes before the end: tokens are cut to what is left of the session.
     time_machine.shift(timedelta(days=5, hours=23, minutes=55))
-    last = refresh(token)
-    assert last.status_code == 200
-    assert last.json()["expires_in"] == 300
-    assert claims(last.json()["refresh"])["exp"] == int(Session.objects.get(user=user).expires_at.timestamp())
+    response = mode.refresh(token)
+    last = mode.tokens(response)
+    assert last["expires_in"] == 300
+    assert claims(last["refresh"])["exp"] == int(Session.objects.get(user=user).expires_at.timestamp())
+    if mode.cookie:  # the cookie dies with the token it holds
+        assert response.cookies[COOKIE_NAME]["max-age"] == 300
 
     time_machine.shift(timedelta(minutes=5, seconds=1))
-    assert_error(refresh(last.json()["refresh"]), 401, "token_invalid")
-    assert_error(me(last.json()["access"]), 401, "token_invalid")
+    assert_error(mode.refresh(last["refresh"]), 401, "token_invalid")
+    assert_error(me(last["access"]), 401, "token_invalid")
 
 
-def test_the_absolute_lifetime_follows_session_max_days(user: User, settings: Any, time_machine: Any) -> None:
+def test_the_absolute_lifetime_follows_session_max_days(
+    mode: RefreshMode, user: User, settings: Any, time_machine: Any
+) -> None:
     settings.SESSION_MAX_DAYS = 2
     time_machine.move_to(START, tick=False)
-    tokens = login(user)
+    tokens = mode.login(user)
     time_machine.shift(timedelta(days=1))
-    tokens = refresh(tokens["refresh"]).json()
+    tokens = mode.tokens(mode.refresh(tokens["refresh"]))
 
     time_machine.shift(timedelta(days=1, seconds=1))
 
-    assert_error(refresh(tokens["refresh"]), 401, "token_invalid")
+    assert_error(mode.refresh(tokens["refresh"]), 401, "token_invalid")
     assert not Session.objects.live().filter(user=user).exists()
 
 

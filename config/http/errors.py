@@ -77,6 +77,13 @@ class PermissionDenied(ApplicationError):
     default_detail = "You do not have permission to perform this action."
 
 
+class InsufficientScope(PermissionDenied):
+    """A personal API token used outside its scopes, or on an endpoint no API token may use."""
+
+    code = "insufficient_scope"
+    default_detail = "This API token does not allow this request."
+
+
 class ActionRefused(PermissionDenied, DjangoPermissionDenied):
     """A 403 that Django's own views (the admin) also answer as a 403 should one reach them unhandled."""
 

@@ -29,6 +29,11 @@ ACCOUNTS = {
     ("/api/v1/auth/password/reset/confirm", "post"): ("204", {"uid", "token", "new_password"}, None),
     ("/api/v1/auth/email/verify", "post"): ("204", {"uid", "token"}, None),
     ("/api/v1/auth/email/resend", "post"): ("202", None, None),
+    ("/api/v1/auth/email/change", "post"): ("202", {"new_email", "password"}, None),
+    ("/api/v1/auth/email/change/confirm", "post"): ("204", {"uid", "token"}, None),
+    ("/api/v1/auth/tokens", "post"): ("201", {"name", "scopes", "expires_in_days"}, "token_created"),
+    ("/api/v1/auth/tokens", "get"): ("200", None, "tokens"),
+    ("/api/v1/auth/tokens/{token_id}", "delete"): ("204", None, None),
     ("/api/v1/auth/sessions", "get"): ("200", None, "sessions"),
     ("/api/v1/auth/sessions/{session_id}", "delete"): ("204", None, None),
     ("/api/v1/auth/mfa", "get"): ("200", None, {"totp_enabled", "recovery_codes_left"}),
@@ -55,6 +60,7 @@ USER_FIELDS = {
 }
 PAIR_FIELDS = {"access", "refresh", "token_type", "expires_in"}
 SESSION_FIELDS = {"id", "created_at", "last_used_at", "expires_at", "ip_address", "user_agent", "current"}
+API_TOKEN_FIELDS = {"id", "name", "scopes", "created_at", "expires_at", "last_used_at"}
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +148,12 @@ def test_every_accounts_operation_is_documented_with_its_bodies(schema: dict[str
             assert set(body["properties"]) == PAIR_FIELDS
         elif response_kind == "user":
             assert set(body["properties"]) == USER_FIELDS
+        elif response_kind == "token_created":
+            assert set(body["properties"]) == API_TOKEN_FIELDS | {"token"}
         else:
             assert set(body["properties"]) >= {"count", "next", "previous", "results"}
             item = resolve(schema, body["properties"]["results"]["items"])
-            assert set(item["properties"]) == SESSION_FIELDS
+            assert set(item["properties"]) == (API_TOKEN_FIELDS if response_kind == "tokens" else SESSION_FIELDS)
 
 
 @pytest.mark.parametrize(("path", "method"), list(ACCOUNTS), ids=[f"{m} {p}" for p, m in ACCOUNTS])
@@ -175,6 +183,9 @@ def test_the_specific_error_codes_are_documented(schema: dict[str, Any]) -> None
     assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/mfa/totp", "delete")["responses"])
     assert "401" in operation(schema, "/api/v1/auth/refresh", "post")["responses"]
     assert "404" in operation(schema, "/api/v1/auth/sessions/{session_id}", "delete")["responses"]
+    assert {"400", "429"} <= set(operation(schema, "/api/v1/auth/email/change", "post")["responses"])
+    assert {"400", "409"} <= set(operation(schema, "/api/v1/auth/email/change/confirm", "post")["responses"])
+    assert "409" in operation(schema, "/api/v1/auth/tokens", "post")["responses"]
 
 
 def test_the_error_schema_is_the_spec_shape(schema: dict[str, Any]) -> None:
@@ -190,8 +201,16 @@ def test_authenticated_operations_name_the_bearer_scheme_once(schema: dict[str, 
         "scheme": "bearer",
         "bearerFormat": "JWT",
     }
-    for path, method in [("/api/v1/auth/me", "get"), ("/api/v1/auth/sessions", "get")]:
+    for path, method in [("/api/v1/auth/me", "get"), ("/api/v1/auth/sessions", "get"), ("/api/v1/auth/tokens", "get")]:
         assert operation(schema, path, method)["security"] == [{"bearerAuth": []}]
+
+
+def test_the_task_and_project_operations_also_name_the_api_token_scheme(schema: dict[str, Any]) -> None:
+    assert schema["components"]["securitySchemes"]["apiToken"]["scheme"] == "bearer"
+    for path, method in [("/api/v1/tasks", "get"), ("/api/v1/projects/{id}", "patch"), ("/api/v1/invitations", "get")]:
+        assert {"apiToken": []} in operation(schema, path, method)["security"], path
+    for path, method in [("/api/v1/audit/events", "get"), ("/api/v1/users", "get")]:
+        assert {"apiToken": []} not in operation(schema, path, method)["security"], path
 
 
 # The documentation pages ------------------------------------------------------------------------------

@@ -125,6 +125,7 @@ class InvitationThrottle(UserRateThrottle):
 
 
 class ProjectListView(GenericAPIView[Project]):
+    token_scope = "projects"
     schema = ProjectSchema()
     filterset_class = ProjectFilter
     serializer_class = ProjectSerializer
@@ -156,6 +157,7 @@ class ProjectListView(GenericAPIView[Project]):
 
 
 class ProjectDetailView(APIView):
+    token_scope = "projects"
     schema = ProjectSchema()
 
     @extend_schema(summary="Get a project", parameters=[PROJECT_ID], responses={200: ProjectSerializer, 404: NOT_FOUND})
@@ -189,6 +191,7 @@ class ProjectDetailView(APIView):
 
 
 class MemberListView(GenericAPIView[Membership]):
+    token_scope = "projects"
     schema = ProjectSchema()
     serializer_class = MemberSerializer
     queryset = Membership.objects.none()
@@ -204,6 +207,7 @@ class MemberListView(GenericAPIView[Membership]):
 
 
 class MemberDetailView(APIView):
+    token_scope = "projects"
     schema = MemberSchema()
 
     @extend_schema(
@@ -247,6 +251,7 @@ class MemberDetailView(APIView):
 
 
 class ProjectInvitationListView(GenericAPIView[Invitation]):
+    token_scope = "projects"
     schema = ProjectSchema()
     serializer_class = InvitationSerializer
     queryset = Invitation.objects.none()
@@ -288,6 +293,7 @@ class ProjectInvitationListView(GenericAPIView[Invitation]):
 
 
 class ProjectInvitationDetailView(APIView):
+    token_scope = "projects"
     schema = ProjectSchema()
 
     @extend_schema(
@@ -313,6 +319,7 @@ class ProjectInvitationDetailView(APIView):
 
 
 class InvitationListView(GenericAPIView[Invitation]):
+    token_scope = "projects"
     schema = InvitationSchema()
     serializer_class = ReceivedInvitationSerializer
     queryset = Invitation.objects.none()
@@ -330,6 +337,7 @@ INVITATION_NOT_FOUND = OpenApiResponse(ErrorSerializer, "No such invitation addr
 
 
 class InvitationAcceptView(APIView):
+    token_scope = "projects"
     schema = InvitationSchema()
 
     @extend_schema(
@@ -356,6 +364,7 @@ class InvitationAcceptView(APIView):
 
 
 class InvitationDeclineView(APIView):
+    token_scope = "projects"
     schema = InvitationSchema()
 
     @extend_schema(

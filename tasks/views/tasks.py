@@ -145,6 +145,7 @@ class IsPathUser(BasePermission):
 
 
 class TaskListView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
@@ -207,6 +208,7 @@ class TaskListView(GenericAPIView[Task]):
 
 
 class TrashListView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     serializer_class = TrashedTaskSerializer
     queryset = Task.objects.none()
@@ -228,6 +230,7 @@ class TrashListView(GenericAPIView[Task]):
 
 
 class TaskDetailView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -300,6 +303,7 @@ class TaskDetailView(APIView):
 
 
 class TaskCompleteView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -320,6 +324,7 @@ class TaskCompleteView(APIView):
 
 
 class TaskReopenView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -340,6 +345,7 @@ class TaskReopenView(APIView):
 
 
 class TaskRestoreView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -395,6 +401,7 @@ class TaskMoveView(APIView):
 
 
 class BulkView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -424,6 +431,7 @@ class BulkView(APIView):
 
 
 class StatsView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
@@ -498,6 +506,7 @@ _EXPORTS = {
 
 
 class ExportView(GenericAPIView[Task]):
+    token_scope = "tasks"
     schema = TaskSchema()
     filter_backends = [TaskFilterBackend]
     filterset_class = TaskFilter
