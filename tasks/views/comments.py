@@ -52,6 +52,7 @@ def _ids(kwargs: dict[str, Any]) -> dict[str, int]:
 
 
 class CommentListView(GenericAPIView[Comment]):
+    token_scope = "tasks"
     schema = CommentSchema()
     serializer_class = CommentSerializer
     queryset = Comment.objects.none()  # for the schema; requests use the selector
@@ -83,6 +84,7 @@ class CommentListView(GenericAPIView[Comment]):
 
 
 class CommentDetailView(APIView):
+    token_scope = "tasks"
     schema = CommentSchema()
 
     @extend_schema(

@@ -364,6 +364,7 @@ class TaskRestoreView(APIView):
 
 
 class TaskMoveView(APIView):
+    token_scope = "tasks"
     schema = TaskSchema()
 
     @extend_schema(
