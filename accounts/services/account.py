@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts import lockout
 from accounts.jobs import email_user
 from accounts.links import email_verification_tokens, password_reset_tokens, user_from_uid
-from accounts.models import PROFILE_FIELDS, Session, User, normalize_email
+from accounts.models import SETTINGS_FIELDS, Session, User, normalize_email
 from accounts.services.sessions import sessions_end_all
 from audit.context import RequestContext
 from audit.models import EventType
@@ -36,7 +36,7 @@ def security_notice(*, kind: str, user: User, meta: RequestContext) -> None:
 
 
 def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
-    changed = assign_changed(user, data, PROFILE_FIELDS)
+    changed = assign_changed(user, data, SETTINGS_FIELDS)
     if not changed:
         return user
     with transaction.atomic():
