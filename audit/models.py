@@ -42,6 +42,7 @@ class EventType(models.TextChoices):
     TASK_UPDATED = "task.updated", "Task updated"
     TASK_DELETED = "task.deleted", "Task deleted"
     TASK_RESTORED = "task.restored", "Task restored"
+    TASK_COMPLETED = "task.completed", "Task occurrence completed"
     TASK_BULK = "task.bulk_action", "Bulk action"
     TASKS_EXPORTED = "task.exported", "Tasks exported"
     PROJECT_CREATED = "project.created", "Project created"

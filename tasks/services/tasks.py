@@ -22,8 +22,11 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import Conflict, NotFound, PreconditionFailed
+from config.http.formats import iso
 from config.http.input import assign_changed
-from tasks.models import MAX_ID, IdempotencyKey, Priority, Status, Task
+from tasks import recurrence
+from tasks.models import MAX_ID, IdempotencyKey, Priority, RecurrenceBasis, Status, Task
+from tasks.services.reminders import reminders_arm, reminders_disarm, reminders_replace
 
 # The values a replaced (PUT) or new task takes for the fields its body leaves out.
 _DEFAULTS: dict[str, Any] = {
@@ -31,11 +34,13 @@ _DEFAULTS: dict[str, Any] = {
     "status": Status.PENDING,
     "priority": Priority.MEDIUM,
     "due_at": None,
+    "recurrence": "",
+    "recurrence_basis": RecurrenceBasis.DUE,
 }
 
 
 def task_defaults() -> dict[str, Any]:
-    return {**_DEFAULTS, "tags": []}
+    return {**_DEFAULTS, "tags": [], "reminders": []}
 
 
 def etag_matches(*, if_match: str | None, etag: str) -> bool:
@@ -66,11 +71,40 @@ def _check_precondition(task: Task, if_match: str | None) -> None:
 
 def _apply(task: Task, changes: dict[str, Any], now: datetime) -> list[str]:
     """Sets the fields that differ; completing stamps completed_at, any other status clears it."""
-    changed = assign_changed(task, changes, changes)
+    changed = assign_changed(task, changes, [field for field in changes if field != "reminders"])
     if "status" in changed:
         task.completed_at = now if task.status == Status.COMPLETED else None
         changed.append("completed_at")
     return changed
+
+
+# Recurrence and reminders (SPEC 4c; tasks/recurrence.py, tasks/services/reminders.py) -----------------------
+
+
+def _recur_and_remind(
+    task: Task, changes: dict[str, Any], changed: list[str], now: datetime, *, if_match: str | None = None
+) -> recurrence.Advance | None:
+    """After `_apply`: checks the recurrence and advances a completed occurrence, replaces the reminders if
+    given and re-arms them; adds what it changed to `changed` and answers the advance, if any."""
+    deliberate = if_match is not None and if_match.strip() != "*"
+    advance = recurrence.on_change(task, changed, now, deliberate=deliberate)
+    if "reminders" in changes and reminders_replace(task=task, specs=changes["reminders"] or [], now=now):
+        changed.append("reminders")
+    if {"due_at", "status", "reminders"} & set(changed):
+        reminders_arm(task=task, now=now)
+    return advance
+
+
+def _audit_completed(task: Task, advance: recurrence.Advance | None, *, owner: Any, meta: RequestContext) -> None:
+    if advance is not None:
+        _audit(
+            EventType.TASK_COMPLETED,
+            owner=owner,
+            meta=meta,
+            task_id=task.pk,
+            occurrence=iso(advance.occurrence),
+            next_due_at=iso(advance.next_due),
+        )
 
 
 def _audit(event: EventType, *, owner: Any, meta: RequestContext, **details: Any) -> None:
@@ -80,11 +114,20 @@ def _audit(event: EventType, *, owner: Any, meta: RequestContext, **details: Any
 
 def task_create(*, owner: Any, data: dict[str, Any], meta: RequestContext, now: datetime | None = None) -> Task:
     now = now or timezone.now()
-    task = Task(owner=owner, created_at=now, updated_at=now, **{**task_defaults(), **data})
+    values = {**task_defaults(), **data}
+    reminder_specs = values.pop("reminders") or []
+    values.setdefault("timezone", owner.timezone or "UTC")
+    task = Task(owner=owner, created_at=now, updated_at=now, **values)
     if task.status == Status.COMPLETED:
         task.completed_at = now
+    # A new recurring task is checked and anchored; created completed, it is simply completed.
+    recurrence.on_change(task, [field for field in data if field != "status"], now)
     with transaction.atomic():
         task.save(force_insert=True)
+        if reminder_specs:
+            reminders_replace(task=task, specs=reminder_specs, now=now)
+            task.save(update_fields=["reminders"])
+            reminders_arm(task=task, now=now)
         _audit(EventType.TASK_CREATED, owner=owner, meta=meta, task_id=task.pk)
     return task
 
@@ -106,12 +149,15 @@ def task_update(
         task = _lock(owner=owner, task_id=task_id)
         _check_precondition(task, if_match)
         now = timezone.now()
-        changed = _apply(task, {**task_defaults(), **data} if replace else data, now)
+        changes = {**task_defaults(), **data} if replace else data
+        changed = _apply(task, changes, now)
+        advance = _recur_and_remind(task, changes, changed, now, if_match=if_match)
         if changed:
             task.version += 1
             task.updated_at = now
-            task.save(update_fields=[*changed, "version", "updated_at"])
-            _audit(EventType.TASK_UPDATED, owner=owner, meta=meta, task_id=task.pk, fields=sorted(changed))
+            task.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
+            _audit(EventType.TASK_UPDATED, owner=owner, meta=meta, task_id=task.pk, fields=sorted(set(changed)))
+            _audit_completed(task, advance, owner=owner, meta=meta)
     return task
 
 
@@ -131,6 +177,8 @@ def task_delete(*, owner: Any, task_id: int, meta: RequestContext, if_match: str
         task.deleted_at = timezone.now()
         task.version += 1
         task.save(update_fields=["deleted_at", "version"])
+        if task.reminders:  # what was pending for it is cancelled
+            reminders_disarm(task_ids=[task.pk])
         _audit(EventType.TASK_DELETED, owner=owner, meta=meta, task_id=task.pk)
 
 
@@ -141,6 +189,7 @@ def task_restore(*, owner: Any, task_id: int, meta: RequestContext) -> Task:
         task.deleted_at = None
         task.version += 1
         task.save(update_fields=["deleted_at", "version"])
+        reminders_arm(task=task, now=timezone.now())
         _audit(EventType.TASK_RESTORED, owner=owner, meta=meta, task_id=task.pk)
     return task
 
@@ -162,7 +211,11 @@ def tasks_bulk(
         if len(found) != len(ids):
             raise NotFound("One or more tasks were not found.")
         now = timezone.now()
-        targets = Task.objects.filter(pk__in=found)
+        # Recurrence and reminders (SPEC 4c): the tasks that are recurring or have reminders, in one query.
+        # Recurring ones being completed or updated go one by one below (they advance, or are re-anchored).
+        reminding = list(Task.objects.filter(pk__in=found).exclude(recurrence="", reminders=[]))
+        recurring = [task for task in reminding if task.recurrence] if action in ("complete", "update") else []
+        targets = Task.objects.filter(pk__in=found).exclude(pk__in=[task.pk for task in recurring])
         bump = {"version": F("version") + 1}
         if action == "complete":
             targets.exclude(status=Status.COMPLETED).update(
@@ -189,11 +242,49 @@ def tasks_bulk(
             targets.update(updated_at=now, **values, **bump)
         else:  # the serializer admits no other action
             raise ValueError(f"unknown bulk action {action!r}")
+        _bulk_recur_and_remind(recurring, reminding, action, fields, owner=owner, meta=meta, now=now)
         details: dict[str, Any] = {"action": action, "count": len(found), "task_ids": sorted(found)}
         if action == "update":
             details["fields"] = sorted(fields or {})
         _audit(EventType.TASK_BULK, owner=owner, meta=meta, **details)
     return len(found)
+
+
+def _bulk_recur_and_remind(
+    recurring: list[Task],
+    reminding: list[Task],
+    action: str,
+    fields: dict[str, Any] | None,
+    *,
+    owner: Any,
+    meta: RequestContext,
+    now: datetime,
+) -> None:
+    """The recurring tasks of a bulk action, each as its own update would do it; then the reminders of the
+    other tasks acted on (`reminding`: those recurring or with reminders) are re-armed or disarmed as their
+    task now stands. No query when no task acted on has either."""
+    requested = {"status": Status.COMPLETED} if action == "complete" else dict(fields or {})
+    for task in recurring:
+        changes = requested
+        if task.status == Status.COMPLETED and requested.get("status") == Status.COMPLETED:
+            # Already completed for good: it keeps its completion, as a non-recurring task does.
+            changes = {key: value for key, value in requested.items() if key != "status"}
+        changed = _apply(task, changes, now)
+        advance = _recur_and_remind(task, changes, changed, now)
+        if changed:
+            task.version += 1
+            task.updated_at = now
+            task.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
+            _audit_completed(task, advance, owner=owner, meta=meta)
+    done = {task.pk for task in recurring}
+    others = [task.pk for task in reminding if task.pk not in done and task.reminders]
+    if not others:
+        return
+    if action in ("complete", "delete"):
+        reminders_disarm(task_ids=others)
+        return
+    for task in Task.objects.filter(pk__in=others):
+        reminders_arm(task=task, now=now)
 
 
 def tasks_export_record(*, owner: Any, export_format: str, meta: RequestContext) -> None:

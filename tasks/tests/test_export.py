@@ -98,7 +98,8 @@ def test_a_bad_format_or_filter_is_a_400(owner_client: Any) -> None:
 def test_an_empty_export(owner_client: Any) -> None:
     assert content(owner_client.get("/api/v1/tasks/export/")) == "[]"
     assert content(owner_client.get("/api/v1/tasks/export/?format=csv")).splitlines() == [
-        "id,owner,title,description,status,priority,due_at,tags,completed_at,created_at,updated_at"
+        "id,owner,title,description,status,priority,due_at,tags,completed_at,created_at,updated_at,"
+        "recurrence,recurrence_basis,timezone,reminders"
     ]
 
 

@@ -97,7 +97,18 @@ def test_the_bodies_are_documented(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     write = components["TaskWriteRequest"]
     assert write["required"] == ["title"]
-    assert set(write["properties"]) == {"title", "description", "status", "priority", "due_at", "tags"}
+    assert set(write["properties"]) == {
+        "title",
+        "description",
+        "status",
+        "priority",
+        "due_at",
+        "tags",
+        "recurrence",
+        "recurrence_basis",
+        "timezone",
+        "reminders",
+    }
     assert "required" not in components["PatchedTaskPatchRequest"]
     bulk = components["BulkRequest"]
     assert set(bulk["properties"]) == {"action", "ids", "fields"}
