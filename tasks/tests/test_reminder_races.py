@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
 
 from audit.models import Event
 from config.jobs.worker import Worker
@@ -72,3 +73,23 @@ def test_two_workers_running_the_scheduler_send_one_notification_and_one_email(u
         Worker(worker_id="c").run_pending()
     assert Notification.objects.count() == 1
     assert len(mail.outbox) == 1
+
+
+def test_the_scheduler_finds_due_reminders_by_its_index_among_many_pending(user: Any) -> None:
+    # With many reminders pending later, the planner walks the partial index on next_fire_at and stops at
+    # the first row past now: a tick's cost does not grow with what is pending (100,000 in docs/architecture).
+    later = NOW + timedelta(days=30)
+    tasks = TaskFactory.create_batch(20, owner=user, due_at=later)
+    Reminder.objects.bulk_create(
+        (
+            Reminder(task=tasks[i % 20], before_due=i % 40_000, next_fire_at=later, occurrence=later)
+            for i in range(20_000)
+        ),
+        batch_size=5000,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tasks_reminder")
+    query = Reminder.objects.filter(next_fire_at__lte=NOW).order_by("next_fire_at")[:100]
+    plan = query.explain()
+    assert "reminder_next_fire_idx" in plan, plan
+    assert reminders_fire_due(now=NOW) == 0
