@@ -6,6 +6,7 @@ server database lets several threads hold real connections at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,11 @@ import pytest
 import time_machine
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from audit.models import Event
+from config.jobs.tests.test_worker_processes import start_worker, wait_until  # noqa: F401 (a fixture)
 from config.jobs.worker import Worker
 from tasks import jobs
 from tasks.models import Notification, Reminder, ReminderDelivery, Task
@@ -93,3 +97,22 @@ def test_the_scheduler_finds_due_reminders_by_its_index_among_many_pending(user:
     plan = query.explain()
     assert "reminder_next_fire_idx" in plan, plan
     assert reminders_fire_due(now=NOW) == 0
+
+
+def test_with_two_real_workers_a_reminder_arrives_within_a_minute_once(user: Any, request: Any) -> None:
+    # `manage.py worker` processes, on the real clock: the periodic scheduler (every 20 s) picks it up.
+    from audit.context import SYSTEM
+    from tasks.services.tasks import task_create
+
+    fire_at = timezone.now() + timedelta(seconds=2)
+    task_create(owner=user, data={"title": "Real time", "reminders": [{"at": fire_at}]}, meta=SYSTEM)
+    start = request.getfixturevalue("start_worker")  # config/jobs/tests/test_worker_processes.py
+    start()
+    start()
+    emails = DBTaskResult.objects.filter(task_path="tasks.jobs.send_notification_email", status="SUCCESSFUL")
+    wait_until(lambda: emails.exists(), timeout=60)
+    (notification,) = Notification.objects.all()
+    assert notification.created_at - fire_at < timedelta(seconds=60)
+    time.sleep(3)  # and nothing more comes
+    assert Notification.objects.count() == 1
+    assert emails.count() == 1
