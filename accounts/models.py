@@ -15,6 +15,7 @@ from accounts.validators import validate_email_characters
 
 __all__ = [
     "PROFILE_FIELDS",
+    "SETTINGS_FIELDS",
     "ApiToken",
     "ApiTokenQuerySet",
     "MfaChallenge",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "timezone")
+# What a user may change on themselves: the profile, and preferences that do not count toward its completion.
+SETTINGS_FIELDS = (*PROFILE_FIELDS, "email_notifications")
 
 # Django's BCryptPasswordHasher prefix, and the most of a password that bcrypt ever looked at.
 _LEGACY_BCRYPT = "bcrypt"
@@ -64,6 +67,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     avatar_url = models.URLField(max_length=500, blank=True)
     # Empty means UTC.
     timezone = models.CharField(max_length=64, blank=True)
+    # Reminders and other notifications are also mailed unless the user turns this off (in-app ones stay).
+    email_notifications = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     email_verified = models.BooleanField(default=False)

@@ -78,6 +78,7 @@ class UserSerializer(serializers.ModelSerializer[User]):
             "bio",
             "avatar_url",
             "timezone",
+            "email_notifications",
             "is_active",
             "is_staff",
             "email_verified",
@@ -101,6 +102,7 @@ def user_to_dict(user: User) -> dict[str, Any]:
         "bio": user.bio,
         "avatar_url": user.avatar_url,
         "timezone": user.timezone,
+        "email_notifications": user.email_notifications,
         "is_active": user.is_active,
         "is_staff": user.is_staff,
         "email_verified": user.email_verified,
@@ -117,6 +119,9 @@ class ProfileUpdateSerializer(serializers.Serializer[Any]):
     bio = Text(max_length=2000, allow_blank=True, required=False, trim_whitespace=False)
     avatar_url = Url(max_length=500, allow_blank=True, required=False)
     timezone = Text(max_length=64, allow_blank=True, required=False)
+    email_notifications = serializers.BooleanField(
+        required=False, help_text="Also mail reminders and other notifications (default true)."
+    )
 
     def validate_timezone(self, value: str) -> str:
         if value and value not in _TIMEZONES:
@@ -287,6 +292,8 @@ class StaffUserUpdateSerializer(ProfileUpdateSerializer):
     is_active = serializers.BooleanField(required=False)
     is_staff = serializers.BooleanField(required=False)
     email_verified = serializers.BooleanField(required=False)
+    # A preference of the user's own, not for staff to change.
+    email_notifications = None  # type: ignore[assignment]
 
 
 class UnlockResultSerializer(serializers.Serializer[Any]):

@@ -46,6 +46,7 @@ class EventType(models.TextChoices):
     TASK_UPDATED = "task.updated", "Task updated"
     TASK_DELETED = "task.deleted", "Task deleted"
     TASK_RESTORED = "task.restored", "Task restored"
+    TASK_COMPLETED = "task.completed", "Task occurrence completed"
     TASK_BULK = "task.bulk_action", "Bulk action"
     TASK_MOVED = "task.moved", "Task moved"
     TASK_ASSIGNED = "task.assigned", "Task assignees changed"

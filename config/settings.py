@@ -425,6 +425,7 @@ JOBS_KEEP_DONE_DAYS = 7
 JOBS_KEEP_FAILED_DAYS = 30
 # Maintenance without cron: each entry is enqueued once per period (aligned on the epoch, UTC) by
 # whichever worker gets there first. The commands of the same names stay for operators.
+REMINDERS_EVERY_SECONDS = 20
 PERIODIC_JOBS = {
     "purge_trash": {"job": "tasks.jobs.purge_trash", "every": timedelta(hours=1)},
     "purge_idempotency_keys": {"job": "tasks.jobs.purge_idempotency_keys", "every": timedelta(hours=1)},
@@ -433,6 +434,8 @@ PERIODIC_JOBS = {
     "prune_mfa_challenges": {"job": "accounts.jobs.prune_mfa_challenges", "every": timedelta(hours=1)},
     "prune_audit": {"job": "audit.jobs.prune_audit", "every": timedelta(days=1)},
     "prune_jobs": {"job": "config.jobs.jobs.prune_jobs", "every": timedelta(days=1)},
+    # Reminders arrive within this period (plus the worker's maintenance tick, 5 s) of their time.
+    "fire_reminders": {"job": "tasks.jobs.fire_reminders", "every": timedelta(seconds=REMINDERS_EVERY_SECONDS)},
 }
 
 

@@ -57,6 +57,13 @@ class TaskAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             messages_ = detail if isinstance(detail, list) else [str(detail)]
             raise forms.ValidationError([str(m) for m in messages_]) from None
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # A recurring task needs its due date (tasks/recurrence.py): the form says so, as the API's 400 does.
+        if self.instance.pk and self.instance.recurrence and "due_at" in cleaned and cleaned["due_at"] is None:
+            self.add_error("due_at", "A recurring task needs a due date.")
+        return cleaned
+
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]

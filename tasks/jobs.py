@@ -1,5 +1,5 @@
-"""Background jobs of the tasks app: invitation emails, and the trash, idempotency-key and invitation
-retention, run periodically."""
+"""Background jobs of the tasks app: invitation and notification emails, the reminder scheduler, and the
+trash, idempotency-key and invitation retention, run periodically."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django_tasks import TaskContext, task
 
 from accounts.emails import render
 from config.jobs.effects import once
-from tasks.models import Invitation, InvitationStatus
+from tasks.models import Invitation, InvitationStatus, Notification
 from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
 
 
@@ -56,3 +56,51 @@ def purge_invitations() -> int:
     from tasks.services.projects import invitations_purge_expired
 
     return invitations_purge_expired()
+
+
+@task()
+def fire_reminders() -> int:
+    """Delivers the reminders whose time has come (tasks/services/reminders.py); periodic, every few seconds."""
+    from tasks.services.reminders import reminders_fire_due
+
+    return reminders_fire_due()
+
+
+NOTIFICATION_SUBJECTS = {
+    "reminder": "Reminder",
+    "assigned": "A task was assigned to you",
+    "invited": "You were invited to a project",
+    "commented": "New comment",
+}
+
+
+@task()
+def send_notification_emails(*, notification_ids: list[int]) -> int:
+    """Fans a batch of notifications out to one email job each (so each email is sent once, retried on its
+    own). Queued by `notify_all`, one job whatever the number of recipients."""
+    for notification_id in notification_ids:
+        send_notification_email.enqueue(notification_id=notification_id)
+    return len(notification_ids)
+
+
+@task(takes_context=True)
+def send_notification_email(context: TaskContext, *, notification_id: int) -> str:
+    """Mails one notification to its recipient, unless they turned `email_notifications` off (or were
+    deactivated) since it was made. A run after a successful send sends nothing."""
+    notification = Notification.objects.select_related("recipient", "task").filter(pk=notification_id).first()
+    if notification is None:
+        return "nothing to send"
+    user = notification.recipient
+    if not user.is_active or not user.email_notifications:
+        return "not wanted"
+    subject = NOTIFICATION_SUBJECTS.get(notification.kind, "Taskdesk")
+    if notification.task is not None:
+        subject = f"{subject}: {' '.join(notification.task.title.split())}"
+    link = f"{settings.FRONTEND_URL}/tasks/{notification.task_id}" if notification.task_id else settings.FRONTEND_URL
+    message = render(
+        to=user.email,
+        template="notification",
+        context={"user": user, "subject": subject, "text": notification.text, "link": link},
+    )
+    sent = once(f"email:{context.task_result.id}", message.send)
+    return "sent" if sent else "already sent"

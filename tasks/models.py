@@ -94,6 +94,11 @@ def delete_personal_keep_shared(collector: Any, field: Any, sub_objs: Any, using
     models.SET_NULL(collector, field, shared, using)
 
 
+class RecurrenceBasis(models.TextChoices):
+    DUE = "due", "Due date"
+    COMPLETION = "completion", "Completion"
+
+
 class TaskQuerySet(models.QuerySet["Task"]):
     def live(self) -> TaskQuerySet:
         return self.filter(LIVE)
@@ -153,6 +158,21 @@ class Task(models.Model):
     # Incremented by every change; the ETag is built from it, and If-Match is checked against it while the
     # row is locked, so two clients holding the same ETag cannot both write (no lost update).
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Recurrence and reminders (SPEC 4c; tasks/recurrence.py, tasks/services/reminders.py) ------------------
+    # An RFC 5545 RRULE of the supported subset, stored in canonical form; empty: not recurring.
+    recurrence = models.CharField(max_length=500, blank=True, default="")
+    recurrence_basis = models.CharField(max_length=10, choices=RecurrenceBasis.choices, default=RecurrenceBasis.DUE)
+    # IANA name; the creator's profile time zone (else UTC) when the task is created without one.
+    timezone = models.CharField(max_length=64, default="UTC")
+    # The series' DTSTART: fixed while completions advance due_at, so COUNT and UNTIL end the series.
+    recurrence_start = models.DateTimeField(null=True, blank=True, editable=False)
+    # Occurrences completed since the rule was set (COUNT of a completion-based series).
+    recurrence_done = models.PositiveIntegerField(default=0, editable=False)
+    # When the last occurrence was completed: a second completion moments later is the same one, repeated.
+    occurrence_completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The reminders as the API shows them ([{"id", "at"} | {"id", "before_due"}]), kept with the Reminder rows
+    # by the reminders service: the task list reads them from this column, without a query per page.
+    reminders = models.JSONField(default=list, blank=True, editable=False)
 
     objects = TaskQuerySet.as_manager()
 
@@ -366,3 +386,96 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on {self.task_id}"
+
+
+# Reminders and notifications (SPEC 4c) ------------------------------------------------------------------
+
+MAX_REMINDERS = 5
+MAX_BEFORE_DUE_MINUTES = 40_320  # four weeks
+ARMED = Q(next_fire_at__isnull=False)
+
+
+class Reminder(models.Model):
+    """One reminder of a task: at an instant (`at`) or some minutes before its due time (`before_due`).
+
+    `next_fire_at` is when it fires next (null: nothing pending) and `occurrence` what that firing is for
+    (the due time it reminds of, or `at`). The scheduler finds due reminders by the partial index on
+    `next_fire_at`, never by scanning tasks.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reminder_rows")
+    at = models.DateTimeField(null=True, blank=True)
+    before_due = models.PositiveIntegerField(null=True, blank=True)
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    occurrence = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["next_fire_at"], name="reminder_next_fire_idx", condition=ARMED)]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(at__isnull=False, before_due__isnull=True) | Q(at__isnull=True, before_due__isnull=False),
+                name="reminder_at_xor_before_due",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.pk} of task {self.task_id}"
+
+
+class ReminderDelivery(models.Model):
+    """A reminder delivered for one occurrence. The unique key is what makes delivery exactly once: the
+    delivery, its notifications and its email jobs commit together, and a second insert fails."""
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="deliveries")
+    occurrence = models.DateTimeField()
+    delivered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reminder", "occurrence"], name="reminder_delivery_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"reminder {self.reminder_id} for {self.occurrence.isoformat()}"
+
+
+class NotificationKind(models.TextChoices):
+    REMINDER = "reminder", "Reminder"
+    ASSIGNED = "assigned", "Assigned"
+    INVITED = "invited", "Invited"
+    COMMENTED = "commented", "Commented"
+
+
+class Notification(models.Model):
+    """An entry of a user's in-app inbox."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    text = models.CharField(max_length=500)
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The inbox, newest first, and its unread filter (mark-all-read walks the same rows).
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox_idx"),
+            models.Index(
+                fields=["recipient", "-created_at", "-id"],
+                name="notification_unread_idx",
+                condition=Q(read_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=NotificationKind.values), name="notification_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"

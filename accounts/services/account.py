@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts import lockout
 from accounts.jobs import email_user
 from accounts.links import email_change_target, email_verification_tokens, password_reset_tokens, user_from_uid
-from accounts.models import PROFILE_FIELDS, ApiToken, Session, User, normalize_email
+from accounts.models import SETTINGS_FIELDS, ApiToken, Session, User, normalize_email
 from accounts.services.api_tokens import api_tokens_revoke_all
 from accounts.services.sessions import sessions_end_all
 from audit.context import RequestContext
@@ -42,7 +42,7 @@ def security_notice(*, kind: str, user: User, meta: RequestContext, **extra: str
 
 
 def profile_update(*, user: User, data: dict[str, Any], meta: RequestContext) -> User:
-    changed = assign_changed(user, data, PROFILE_FIELDS)
+    changed = assign_changed(user, data, SETTINGS_FIELDS)
     if not changed:
         return user
     with transaction.atomic():

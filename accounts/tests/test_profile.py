@@ -23,6 +23,7 @@ FIELDS = {
     "bio",
     "avatar_url",
     "timezone",
+    "email_notifications",
     "is_active",
     "is_staff",
     "email_verified",
@@ -85,6 +86,28 @@ def test_patch_changes_profile_fields_and_the_completion_follows(
         "Europe/Paris",
     )
     assert Event.objects.filter(user=user, event=EventType.PROFILE_UPDATED).count() == 5
+
+
+def test_email_notifications_is_on_by_default_and_the_user_turns_it_off(
+    auth_client: APIClient, user: User, staff_client: APIClient
+) -> None:
+    before = auth_client.get(URL).json()
+    assert before["email_notifications"] is True
+    response = auth_client.patch(URL, {"email_notifications": False}, format="json")
+    assert response.status_code == 200
+    assert response.json()["email_notifications"] is False
+    # A preference, not part of the profile: the completion does not move.
+    assert response.json()["profile_completion"] == before["profile_completion"]
+    user.refresh_from_db()
+    assert user.email_notifications is False
+    assert Event.objects.get(event=EventType.PROFILE_UPDATED).details == {"fields": ["email_notifications"]}
+    bad = auth_client.patch(URL, {"email_notifications": "sometimes"}, format="json")
+    assert bad.status_code == 400
+    assert list(bad.json()["errors"]) == ["email_notifications"]
+    # Staff edit a user's profile, not their preferences: the field is ignored.
+    staff_client.patch(f"/api/v1/users/{user.pk}", {"email_notifications": True}, format="json")
+    user.refresh_from_db()
+    assert user.email_notifications is False
 
 
 def test_the_bio_keeps_its_whitespace(auth_client: APIClient) -> None:

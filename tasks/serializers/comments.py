@@ -10,10 +10,7 @@ from rest_framework import serializers
 from accounts.serializers import Text
 from config.http.formats import iso
 from tasks.models import MAX_COMMENT, Comment
-
-
-def _author(user: Any) -> dict[str, Any] | None:
-    return None if user is None else {"id": str(user.pk), "email": user.email, "full_name": user.full_name}
+from tasks.serializers.projects import PersonSerializer, person
 
 
 def comment_to_dict(comment: Comment) -> dict[str, Any]:
@@ -21,7 +18,7 @@ def comment_to_dict(comment: Comment) -> dict[str, Any]:
     return {
         "id": comment.pk,
         "task": comment.task_id,
-        "author": _author(comment.author),
+        "author": person(comment.author),
         "body": comment.body,
         "created_at": iso(comment.created_at),
         "updated_at": iso(comment.updated_at),
@@ -31,20 +28,12 @@ def comment_to_dict(comment: Comment) -> dict[str, Any]:
 # Output shapes, for the schema ----------------------------------------------------------------------------
 
 
-class CommentAuthorSerializer(serializers.Serializer[Any]):
-    id = serializers.UUIDField(read_only=True)
-    email = serializers.EmailField(read_only=True)
-    full_name = serializers.CharField(read_only=True)
-
-
 class CommentSerializer(serializers.Serializer[Any]):
     """A comment on a task."""
 
     id = serializers.IntegerField(read_only=True)
     task = serializers.IntegerField(read_only=True, help_text="The task's id.")
-    author = CommentAuthorSerializer(
-        read_only=True, allow_null=True, help_text="null once the author's account is gone."
-    )
+    author = PersonSerializer(read_only=True, allow_null=True, help_text="null once the author's account is gone.")
     body = serializers.CharField(read_only=True, max_length=MAX_COMMENT)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True, help_text="When the body was last edited.")

@@ -29,7 +29,8 @@ def project_to_dict(project: Any) -> dict[str, Any]:
     }
 
 
-def _person(user: Any, *, with_id: bool) -> dict[str, Any] | None:
+def person(user: Any, *, with_id: bool = True) -> dict[str, Any] | None:
+    """A user as other users see them (members, authors, actors): id, email, name; null once deleted."""
     if user is None:
         return None
     person = {"id": str(user.pk)} if with_id else {}
@@ -38,7 +39,7 @@ def _person(user: Any, *, with_id: bool) -> dict[str, Any] | None:
 
 def member_to_dict(membership: Membership) -> dict[str, Any]:
     return {
-        "user": _person(membership.user, with_id=True),
+        "user": person(membership.user, with_id=True),
         "role": membership.role,
         "joined_at": iso(membership.joined_at),
     }
@@ -48,7 +49,7 @@ def _invitation(invitation: Invitation, **head: Any) -> dict[str, Any]:
     return {
         "id": invitation.pk,
         "role": invitation.role,
-        "invited_by": _person(invitation.invited_by, with_id=False),
+        "invited_by": person(invitation.invited_by, with_id=False),
         "created_at": iso(invitation.created_at),
         "expires_at": iso(invitation.expires_at),
         **head,
@@ -85,14 +86,16 @@ class ProjectSerializer(serializers.Serializer[Any]):
         return project_to_dict(instance)
 
 
-class MemberUserSerializer(serializers.Serializer[Any]):
+class PersonSerializer(serializers.Serializer[Any]):
+    """A user as other users see them."""
+
     id = serializers.UUIDField(read_only=True)
     email = serializers.EmailField(read_only=True)
     full_name = serializers.CharField(read_only=True)
 
 
 class MemberSerializer(serializers.Serializer[Any]):
-    user = MemberUserSerializer(read_only=True)
+    user = PersonSerializer(read_only=True)
     role = serializers.ChoiceField(choices=ROLES, read_only=True)
     joined_at = serializers.DateTimeField(read_only=True)
 

@@ -19,11 +19,14 @@ from config.http.dates import MESSAGE as WHEN_MESSAGE
 from config.http.dates import parse_when
 from config.http.filters import fold
 from config.http.formats import iso
+from tasks import recurrence
 from tasks.models import (
     MAX_ASSIGNEES,
+    MAX_BEFORE_DUE_MINUTES,
     MAX_DEPTH,
     MAX_DESCRIPTION,
     MAX_ID,
+    MAX_REMINDERS,
     MAX_TAG_LENGTH,
     MAX_TAGS,
     MAX_TITLE,
@@ -32,6 +35,7 @@ from tasks.models import (
     STATUSES,
     Task,
 )
+from tasks.recurrence import BASES, MAX_RULE_LENGTH
 
 PRIORITIES: tuple[str, ...] = tuple(PRIORITY_NAME.values())
 TAG_SEPARATOR = ";"  # joins tags in the CSV export, so it cannot appear inside a tag
@@ -54,6 +58,11 @@ TASK_COLUMNS: tuple[str, ...] = (
     "assignee_ids",
     "position",
     "comments_count",
+    # Recurrence and reminders (SPEC 4c)
+    "recurrence",
+    "recurrence_basis",
+    "timezone",
+    "reminders",
 )
 # The body's field names, in order.
 TASK_FIELDS: tuple[str, ...] = (
@@ -74,6 +83,10 @@ TASK_FIELDS: tuple[str, ...] = (
     "position",
     "created_by",
     "comments_count",
+    "recurrence",
+    "recurrence_basis",
+    "timezone",
+    "reminders",
 )
 TRASH_COLUMNS = (*TASK_COLUMNS, "deleted_at")
 TRASH_FIELDS = (*TASK_FIELDS, "deleted_at")
@@ -98,6 +111,10 @@ def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         assignee_ids,
         position,
         comments_count,
+        recurrence,
+        recurrence_basis,
+        tz,
+        reminders,
     ) = row[:_TRASHED]
     creator = None if owner_id is None else str(owner_id)
     body = {
@@ -118,6 +135,11 @@ def task_row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "position": position,
         "created_by": creator,
         "comments_count": comments_count,
+        # No rule is null; reminders are the task's own column (a copy of its Reminder rows' API shape).
+        "recurrence": recurrence or None,
+        "recurrence_basis": recurrence_basis,
+        "timezone": tz,
+        "reminders": reminders,
     }
     if len(row) > _TRASHED:
         body["deleted_at"] = iso(row[_TRASHED])
@@ -129,6 +151,14 @@ def task_to_dict(task: Task) -> dict[str, Any]:
 
 
 # Output shapes, for the schema ----------------------------------------------------------------------------
+
+
+class ReminderSerializer(serializers.Serializer[Any]):
+    """A reminder: at an instant (`at`) or some minutes before the due time (`before_due`); one of the two."""
+
+    id = serializers.IntegerField(read_only=True)
+    at = serializers.DateTimeField(read_only=True, required=False)
+    before_due = serializers.IntegerField(read_only=True, required=False)
 
 
 class TaskSerializer(serializers.Serializer[Task]):
@@ -166,6 +196,12 @@ class TaskSerializer(serializers.Serializer[Task]):
         read_only=True, allow_null=True, help_text="Who created it; null once their account is deleted."
     )
     comments_count = serializers.IntegerField(read_only=True)
+    recurrence = serializers.CharField(
+        read_only=True, allow_null=True, help_text="RFC 5545 RRULE (canonical form), null when not recurring."
+    )
+    recurrence_basis = serializers.ChoiceField(choices=BASES, read_only=True)
+    timezone = serializers.CharField(read_only=True, help_text="IANA time zone the occurrences are computed in.")
+    reminders = ReminderSerializer(many=True, read_only=True)
 
     def to_representation(self, instance: Task) -> dict[str, Any]:
         return task_to_dict(instance)
@@ -275,6 +311,54 @@ class _DescriptionField(serializers.CharField):
         return super().validate_empty_values(data)
 
 
+class RecurrenceField(serializers.CharField):
+    """An RRULE of the supported subset (tasks/recurrence.py), stored in canonical form; null or "" clears."""
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if data is None:
+            return True, ""
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be an RFC 5545 RRULE string, such as FREQ=WEEKLY;BYDAY=MO.")
+        text = super().to_internal_value(data)
+        if not text:
+            return ""
+        try:
+            return recurrence.parse(text).text
+        except recurrence.RuleError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class TimeZoneField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=64, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        name = super().to_internal_value(data)
+        if not recurrence.is_zone(name):
+            raise serializers.ValidationError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Paris.")
+        return name
+
+
+class ReminderInputSerializer(serializers.Serializer[Any]):
+    """`{"at": <instant>}` or `{"before_due": <minutes>}`, with the `id` of an existing reminder to keep it."""
+
+    id = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    at = WhenField(required=False, help_text="An instant in the future.")
+    before_due = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_BEFORE_DUE_MINUTES, help_text="Minutes before due_at (0 to 40,320)."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("at" in attrs) == ("before_due" in attrs):
+            raise serializers.ValidationError("Give either at or before_due.")
+        return attrs
+
+
 class TaskWriteSerializer(serializers.Serializer[Any]):
     """The writable fields of a task. Anything else in the body (id, owner, timestamps, completed_at) is
     ignored: read-only fields cannot be written."""
@@ -309,6 +393,31 @@ class TaskWriteSerializer(serializers.Serializer[Any]):
         required=False,
         max_length=MAX_ASSIGNEES,
         help_text="User ids: members of the task's project (on a personal task, only yourself).",
+    )
+    # Recurrence and reminders (SPEC 4c) -----------------------------------------------------------------
+    recurrence = RecurrenceField(
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        max_length=MAX_RULE_LENGTH,
+        help_text="RFC 5545 RRULE: FREQ DAILY|WEEKLY|MONTHLY|YEARLY, INTERVAL, BYDAY, BYMONTHDAY, BYMONTH, COUNT, "
+        "UNTIL (e.g. FREQ=WEEKLY;BYDAY=MO,TH). Needs due_at. null or empty: not recurring.",
+    )
+    recurrence_basis = serializers.ChoiceField(
+        choices=BASES,
+        required=False,
+        help_text="due (default): the next occurrence after the due date; completion: counted from completion.",
+    )
+    timezone = TimeZoneField(
+        required=False, help_text="IANA name; default your profile's time zone, else UTC. PUT keeps the current one."
+    )
+    reminders = serializers.ListField(
+        child=ReminderInputSerializer(),
+        required=False,
+        allow_null=True,
+        max_length=MAX_REMINDERS,
+        help_text="Up to 5; replaces the task's reminders. Send an item's id to keep that reminder, leave it out "
+        "for a new one. `at` must be in the future.",
     )
 
 

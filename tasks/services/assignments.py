@@ -15,6 +15,7 @@ from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import ValidationFailed
 from tasks.models import Assignment, Membership, Task
+from tasks.services.notifications import notify_assigned
 
 
 def _ids(values: Iterable[Any]) -> list[str]:
@@ -60,7 +61,7 @@ def assignees_set(*, user: Any, task: Task, assignees: list[str], meta: RequestC
         meta=meta,
         details={"task_id": task.pk, "project_id": task.project_id, "added": added, "removed": removed},
     )
-    # notifications: assigned (to each of `added` other than the actor)
+    notify_assigned(task=task, user_ids=[pk for pk in added if pk != str(user.pk)], actor=user)
     return True
 
 

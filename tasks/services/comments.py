@@ -30,6 +30,7 @@ from config.http.errors import PermissionDenied
 from tasks.models import MAX_ID, Comment, Role, Task
 from tasks.selectors.comments import comment_not_found
 from tasks.selectors.tasks import role_of
+from tasks.services.notifications import notify_commented
 from tasks.services.tasks import lock_task
 
 
@@ -73,7 +74,7 @@ def comment_create(*, user: Any, task_id: int, body: str, meta: RequestContext) 
         comment = Comment.objects.create(task=task, author=user, body=body, created_at=now, updated_at=now)
         _count(task, +1)
         _audit(EventType.COMMENT_CREATED, user=user, meta=meta, comment=comment)
-        # notifications: commented
+        notify_commented(task=task, actor=user)
     return comment
 
 

@@ -34,6 +34,7 @@ from tasks.models import (
 )
 from tasks.selectors.projects import owner_only, project_not_found, sole_owned_projects
 from tasks.services.assignments import assignments_drop
+from tasks.services.notifications import notify_invited
 
 PROJECT_FIELDS = ("name", "description", "color", "archived")
 
@@ -249,6 +250,7 @@ def invitation_send(
             setattr(invitation, field, value)
         invitation.save(update_fields=list(values))
         send_invitation.enqueue(invitation_id=invitation.pk)
+        notify_invited(invitation=invitation, inviter=user)
         _audit(
             EventType.PROJECT_INVITATION_SENT,
             user=user,

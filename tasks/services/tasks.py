@@ -22,12 +22,15 @@ from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
 from config.http.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
+from config.http.formats import iso
 from config.http.input import assign_changed
-from tasks.models import LIVE, MAX_ID, IdempotencyKey, Priority, Role, Status, Task
+from tasks import recurrence
+from tasks.models import LIVE, MAX_ID, IdempotencyKey, Priority, RecurrenceBasis, Role, Status, Task
 from tasks.selectors.tasks import role_of, task_get_for, task_not_found, with_role
 from tasks.services import tree
 from tasks.services.assignments import assignees_set
 from tasks.services.assignments import check_assignees as assignees_check
+from tasks.services.reminders import reminders_arm, reminders_disarm, reminders_replace
 
 # The values a replaced (PUT) or new task takes for the fields its body leaves out.
 _DEFAULTS: dict[str, Any] = {
@@ -35,11 +38,13 @@ _DEFAULTS: dict[str, Any] = {
     "status": Status.PENDING,
     "priority": Priority.MEDIUM,
     "due_at": None,
+    "recurrence": "",
+    "recurrence_basis": RecurrenceBasis.DUE,
 }
 
 
 def task_defaults() -> dict[str, Any]:
-    return {**_DEFAULTS, "tags": []}
+    return {**_DEFAULTS, "tags": [], "reminders": []}
 
 
 def etag_matches(*, if_match: str | None, etag: str) -> bool:
@@ -75,11 +80,41 @@ def _check_precondition(task: Task, if_match: str | None) -> None:
 
 def _apply(task: Task, changes: dict[str, Any], now: datetime) -> list[str]:
     """Sets the fields that differ; completing stamps completed_at, any other status clears it."""
-    changed = assign_changed(task, changes, changes)
+    changed = assign_changed(task, changes, [field for field in changes if field != "reminders"])
     if "status" in changed:
         task.completed_at = now if task.status == Status.COMPLETED else None
         changed.append("completed_at")
     return changed
+
+
+# Recurrence and reminders (SPEC 4c; tasks/recurrence.py, tasks/services/reminders.py) -----------------------
+
+
+def _recur_and_remind(
+    task: Task, changes: dict[str, Any], changed: list[str], now: datetime, *, if_match: str | None = None
+) -> recurrence.Advance | None:
+    """After `_apply`: checks the recurrence and advances a completed occurrence, replaces the reminders if
+    given and re-arms them; adds what it changed to `changed` and answers the advance, if any."""
+    deliberate = if_match is not None and if_match.strip() != "*"
+    advance = recurrence.on_change(task, changed, now, deliberate=deliberate)
+    if "reminders" in changes and reminders_replace(task=task, specs=changes["reminders"] or [], now=now):
+        changed.append("reminders")
+    if {"due_at", "status", "reminders"} & set(changed):
+        reminders_arm(task=task, now=now)
+    return advance
+
+
+def _audit_completed(task: Task, advance: recurrence.Advance | None, *, user: Any, meta: RequestContext) -> None:
+    if advance is not None:
+        audit_task(
+            EventType.TASK_COMPLETED,
+            user=user,
+            meta=meta,
+            task_id=task.pk,
+            project_id=task.project_id,
+            occurrence=iso(advance.occurrence),
+            next_due_at=iso(advance.next_due),
+        )
 
 
 def audit_task(event: EventType, *, user: Any, meta: RequestContext, **details: Any) -> None:
@@ -122,11 +157,14 @@ def task_create(*, user: Any, data: dict[str, Any], meta: RequestContext, now: d
     project_id = fields.pop("project", None)
     parent_id = fields.pop("parent", None)
     assignees = fields.pop("assignees", None)
-    task = Task(
-        owner=user, created_at=now, updated_at=now, position=tree.new_position(now), **{**task_defaults(), **fields}
-    )
+    values = {**task_defaults(), **fields}
+    reminder_specs = values.pop("reminders") or []
+    values.setdefault("timezone", user.timezone or "UTC")
+    task = Task(owner=user, created_at=now, updated_at=now, position=tree.new_position(now), **values)
     if task.status == Status.COMPLETED:
         task.completed_at = now
+    # A new recurring task is checked and anchored; created completed, it is simply completed.
+    recurrence.on_change(task, [field for field in data if field != "status"], now)
     with transaction.atomic():
         if parent_id is not None and "project" not in data:
             parent = Task.objects.visible_to(user).live().filter(pk=parent_id).values_list("project_id", flat=True)
@@ -143,6 +181,10 @@ def task_create(*, user: Any, data: dict[str, Any], meta: RequestContext, now: d
         if wanted:
             assignees_set(user=user, task=task, assignees=wanted, meta=meta)
             task.save(update_fields=["assignee_ids"])
+        if reminder_specs:
+            reminders_replace(task=task, specs=reminder_specs, now=now)
+            task.save(update_fields=["reminders"])
+            reminders_arm(task=task, now=now)
     return task
 
 
@@ -174,7 +216,9 @@ def task_update(
         if project_given and project_id != task.project_id:
             raise ValidationFailed.on("project", "A task changes project by POST /api/v1/tasks/{id}/move.")
         now = timezone.now()
-        changed = _apply(task, {**task_defaults(), **fields} if replace else fields, now)
+        changes = {**task_defaults(), **fields} if replace else fields
+        changed = _apply(task, changes, now)
+        advance = _recur_and_remind(task, changes, changed, now, if_match=if_match)
         if parent_given and parent_id != task.parent_id:
             if parent_id is not None:
                 tree.check_parent(
@@ -197,12 +241,13 @@ def task_update(
         if changed:
             task.version += 1
             task.updated_at = now
-            task.save(update_fields=[*changed, "version", "updated_at"])
+            task.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
             details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
-            details["fields"] = sorted("assignees" if f == "assignee_ids" else f for f in changed)
+            details["fields"] = sorted({"assignees" if f == "assignee_ids" else f for f in changed})
             if subtasks:
                 details["subtasks_completed"] = subtasks
             audit_task(EventType.TASK_UPDATED, user=user, meta=meta, **details)
+            _audit_completed(task, advance, user=user, meta=meta)
     return task
 
 
@@ -228,6 +273,8 @@ def task_delete(*, user: Any, task_id: int, meta: RequestContext, if_match: str 
         task.save(update_fields=["deleted_at", "version"])
         if subtasks:
             Task.objects.filter(pk__in=subtasks).update(deleted_at=now, version=F("version") + 1)
+        if task.reminders or subtasks:  # what was pending for them is cancelled
+            reminders_disarm(task_ids=[task.pk, *subtasks])
         details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
         if subtasks:
             details["subtasks"] = subtasks
@@ -252,6 +299,9 @@ def task_restore(*, user: Any, task_id: int, meta: RequestContext) -> Task:
         task.save(update_fields=fields)
         if subtasks:
             Task.objects.filter(pk__in=subtasks).update(deleted_at=None, version=F("version") + 1)
+        now = timezone.now()
+        for restored in [task, *Task.objects.filter(pk__in=subtasks).exclude(reminders=[])]:
+            reminders_arm(task=restored, now=now)
         details: dict[str, Any] = {"task_id": task.pk, "project_id": task.project_id}
         if subtasks:
             details["subtasks"] = subtasks
@@ -282,7 +332,11 @@ def tasks_bulk(
         if not all(tree.can_write(role or Role.OWNER) for _, role in found):
             raise read_only()
         now = timezone.now()
-        targets = Task.objects.filter(pk__in=ids)
+        # Recurrence and reminders (SPEC 4c): the tasks that are recurring or have reminders, in one query.
+        # Recurring ones being completed or updated go one by one below (they advance, or are re-anchored).
+        reminding = list(Task.objects.filter(pk__in=ids).exclude(recurrence="", reminders=[]))
+        recurring = [task for task in reminding if task.recurrence] if action in ("complete", "update") else []
+        targets = Task.objects.filter(pk__in=ids).exclude(pk__in=[task.pk for task in recurring])
         bump = {"version": F("version") + 1}
         subtasks: list[int] = []
         if action == "complete":
@@ -324,6 +378,9 @@ def tasks_bulk(
                 subtasks = _complete_subtasks(ids, now)
         else:  # the serializer admits no other action
             raise ValueError(f"unknown bulk action {action!r}")
+        _bulk_recur_and_remind(recurring, reminding, action, fields, user=user, meta=meta, now=now)
+        if action == "delete" and subtasks:
+            reminders_disarm(task_ids=subtasks)
         details: dict[str, Any] = {"action": action, "count": len(found), "task_ids": ids}
         if subtasks:
             details["subtasks"] = sorted(subtasks)
@@ -331,6 +388,43 @@ def tasks_bulk(
             details["fields"] = sorted(fields or {})
         audit_task(EventType.TASK_BULK, user=user, meta=meta, **details)
     return len(found)
+
+
+def _bulk_recur_and_remind(
+    recurring: list[Task],
+    reminding: list[Task],
+    action: str,
+    fields: dict[str, Any] | None,
+    *,
+    user: Any,
+    meta: RequestContext,
+    now: datetime,
+) -> None:
+    """The recurring tasks of a bulk action, each as its own update would do it; then the reminders of the
+    other tasks acted on (`reminding`: those recurring or with reminders) are re-armed or disarmed as their
+    task now stands. No query when no task acted on has either."""
+    requested = {"status": Status.COMPLETED} if action == "complete" else dict(fields or {})
+    for task in recurring:
+        changes = requested
+        if task.status == Status.COMPLETED and requested.get("status") == Status.COMPLETED:
+            # Already completed for good: it keeps its completion, as a non-recurring task does.
+            changes = {key: value for key, value in requested.items() if key != "status"}
+        changed = _apply(task, changes, now)
+        advance = _recur_and_remind(task, changes, changed, now)
+        if changed:
+            task.version += 1
+            task.updated_at = now
+            task.save(update_fields=[*dict.fromkeys(changed), "version", "updated_at"])
+            _audit_completed(task, advance, user=user, meta=meta)
+    done = {task.pk for task in recurring}
+    others = [task.pk for task in reminding if task.pk not in done and task.reminders]
+    if not others:
+        return
+    if action in ("complete", "delete"):
+        reminders_disarm(task_ids=others)
+        return
+    for task in Task.objects.filter(pk__in=others):
+        reminders_arm(task=task, now=now)
 
 
 def tasks_export_record(*, user: Any, export_format: str, meta: RequestContext) -> None:

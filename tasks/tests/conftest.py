@@ -7,10 +7,12 @@ authentication path (JWT check, session lookup) still runs on every request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from accounts.services.sessions import session_open
@@ -81,3 +83,27 @@ def editor_client(editor: Any, client_for: Callable[[Any], APIClient]) -> APICli
 @pytest.fixture
 def viewer_client(viewer: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
     return client_for(viewer)
+
+
+# A frozen clock, for recurrence and reminders (SPEC 4c) ---------------------------------------------------------
+
+CLOCK_START = datetime(2026, 3, 20, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """Time stands still at CLOCK_START until the test moves it (`clock.move_to`, `clock.shift`)."""
+    with time_machine.travel(CLOCK_START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def next_client(user: Any, client_for: Callable[[Any], APIClient], clock: Any) -> Callable[[], APIClient]:
+    """A client of `user` with a token minted now (the clock moves further than an access token lives). Each
+    call is a moment later (30 s): completions made with separate clients are separate, not one repeated."""
+
+    def make() -> APIClient:
+        clock.shift(timedelta(seconds=30))
+        return client_for(user)
+
+    return make

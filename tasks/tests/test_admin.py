@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -129,6 +130,29 @@ def test_an_admin_edit_refuses_what_the_api_refuses(admin_client_: Client, user:
     task.refresh_from_db()
     assert task.title == "Before" and task.version == 1
     assert not _events("task.updated")
+
+
+def test_completing_a_recurring_task_in_the_admin_advances_it_and_its_due_date_stays(
+    admin_client_: Client, user: Any
+) -> None:
+    due = timezone.now() + timedelta(days=1)
+    task = TaskFactory(owner=user, title="Daily", due_at=due, recurrence="FREQ=DAILY", timezone="UTC")
+    form = {"title": "Daily", "description": "", "priority": "2", "tags": "[]"}
+    cleared = admin_client_.post(
+        f"{URL}{task.pk}/change/", {**form, "status": "pending", "due_at_0": "", "due_at_1": ""}
+    )
+    assert cleared.status_code == 200  # the form again, with its error
+    assert "A recurring task needs a due date." in cleared.content.decode()
+    response = admin_client_.post(
+        f"{URL}{task.pk}/change/",
+        {**form, "status": "completed", "due_at_0": due.strftime("%Y-%m-%d"), "due_at_1": due.strftime("%H:%M:%S")},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    task.refresh_from_db()
+    assert task.status == "pending"
+    assert task.due_at == due.replace(microsecond=0) + timedelta(days=1)
+    [event] = _events("task.completed")
+    assert event.actor_email == "root@example.com"
 
 
 def test_a_task_added_in_the_admin_is_audited(admin_client_: Client, user: Any) -> None:

@@ -99,7 +99,8 @@ def test_an_empty_export(owner_client: Any) -> None:
     assert content(owner_client.get("/api/v1/tasks/export/")) == "[]"
     assert content(owner_client.get("/api/v1/tasks/export/?format=csv")).splitlines() == [
         "id,owner,title,description,status,priority,due_at,tags,completed_at,created_at,updated_at,"
-        "project,parent,assignees,position,created_by,comments_count"
+        "project,parent,assignees,position,created_by,comments_count,"
+        "recurrence,recurrence_basis,timezone,reminders"
     ]
 
 

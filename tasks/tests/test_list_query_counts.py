@@ -109,9 +109,10 @@ def test_a_bulk_action_is_bounded_whatever_the_number_of_ids(
     owner_client: Any, user: Any, django_assert_num_queries: Any
 ) -> None:
     ids = [t.id for t in TaskFactory.create_batch(200, owner=user)]
-    # 1. session  2. SAVEPOINT  3. SELECT ... FOR UPDATE of the ids (with the caller's role in each)  4. one
-    # UPDATE  5. the subtasks to complete with them (none here: one query)  6. audit  7. RELEASE
-    with django_assert_num_queries(7):
+    # 1. session  2. SAVEPOINT  3. SELECT ... FOR UPDATE of the ids (with the caller's role in each)  4. SELECT
+    # those recurring or with reminders (none here)  5. one UPDATE  6. the subtasks to complete with them (none
+    # here: one query)  7. audit  8. RELEASE
+    with django_assert_num_queries(8):
         response = owner_client.post("/api/v1/tasks/bulk/", {"action": "complete", "ids": ids}, format="json")
     assert response.json() == {"updated": 200}
 

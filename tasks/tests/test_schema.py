@@ -104,6 +104,7 @@ def test_the_bodies_are_documented(schema: dict[str, Any]) -> None:
     assert set(write["properties"]) == {
         *("title", "description", "status", "priority", "due_at", "tags"),
         *("project", "parent", "assignees"),
+        *("recurrence", "recurrence_basis", "timezone", "reminders"),
     }
     assert "required" not in components["PatchedTaskPatchRequest"]
     bulk = components["BulkRequest"]
@@ -192,7 +193,7 @@ def test_the_project_shapes_are_what_the_api_sends(
     assert list(components["Project"]["properties"]) == list(body)
     member = owner_client.get(f"/api/v1/projects/{project.pk}/members").json()["results"][0]
     assert list(components["Member"]["properties"]) == list(member)
-    assert list(components["MemberUser"]["properties"]) == list(member["user"])
+    assert list(components["Person"]["properties"]) == list(member["user"])
     sent = owner_client.post(
         f"/api/v1/projects/{project.pk}/invitations", {"email": "x@example.com", "role": "viewer"}, format="json"
     ).json()

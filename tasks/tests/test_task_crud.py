@@ -16,6 +16,7 @@ TASK_KEYS = {
     *("id", "owner", "title", "description", "status", "priority", "due_at", "tags"),
     *("completed_at", "created_at", "updated_at"),
     *("project", "parent", "assignees", "position", "created_by", "comments_count"),
+    *("recurrence", "recurrence_basis", "timezone", "reminders"),
 }
 
 

@@ -463,8 +463,10 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, list):
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
         value = TAG_SEPARATOR.join(value)
+    elif isinstance(value, list):  # reminders: JSON in one cell
+        value = json.dumps(value, separators=(",", ":")) if value else ""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value

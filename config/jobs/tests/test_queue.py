@@ -170,8 +170,8 @@ def test_each_periodic_job_is_enqueued_once_per_period_however_many_workers_offe
     assert DBTaskResult.objects.count() == len(settings.PERIODIC_JOBS)
 
     time_machine.move_to("2026-03-02 10:00:00+00:00", tick=False)
-    # hourly; the daily ones wait
-    assert sorted(schedule_due()) == ["prune_mfa_challenges", "purge_idempotency_keys", "purge_trash"]
+    # hourly (and the reminders' scheduler, every 20 s); the daily ones wait
+    assert sorted(schedule_due()) == ["fire_reminders", "prune_mfa_challenges", "purge_idempotency_keys", "purge_trash"]
     assert PeriodicRun.objects.filter(name="purge_trash").count() == 2
 
 
