@@ -335,3 +335,7 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} to {self.project_id} ({self.status})"
+
+
+# The change log behind sync, in its own module; imported here so Django registers the model.
+from tasks.changelog import Change, ChangeKind  # noqa: E402, F401

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from tasks.views import projects
+from tasks.views import projects, sync
 from tasks.views import tasks as views
 
 # Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
@@ -36,6 +36,7 @@ urlpatterns = [
         projects.ProjectInvitationDetailView.as_view(),
         name="project-invitation",
     ),
+    re_path(r"^sync/?$", sync.SyncView.as_view(), name="sync"),
     re_path(r"^invitations/?$", projects.InvitationListView.as_view(), name="invitation-list"),
     re_path(rf"^invitations/{INVITATION}/accept/?$", projects.InvitationAcceptView.as_view(), name="invitation-accept"),
     re_path(

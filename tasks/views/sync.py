@@ -1,0 +1,170 @@
+"""GET /api/v1/sync: a full sync in pages, then deltas (SPEC 4d). The design is in docs/architecture.md, "Sync".
+
+The cursor is opaque to the client: a signed (django.core.signing, salted) record of the user it was issued
+to, the change-log position it continues from, when that position was taken, and during a full sync where
+the next page starts. A cursor that does not verify, or was issued to someone else, is a 400 on `cursor`;
+one older than the trash retention (30 days: what the log keeps) is 410 `sync_expired`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.core import signing
+from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.http.errors import Gone, ValidationFailed
+from config.http.schema import ErrorSerializer
+from tasks.selectors import sync as selectors
+from tasks.serializers.projects import ProjectSerializer
+from tasks.serializers.tasks import TaskSerializer
+
+SALT = "tasks.sync.cursor"
+# As long as the trash keeps a deleted task, and the change log its rows (pruned a day later).
+RETENTION = timedelta(days=30)
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+_PHASES = ("projects", "tasks")
+
+
+class SyncExpired(Gone):
+    code = "sync_expired"
+    default_detail = "This sync cursor is too old; start again with a full sync (no cursor)."
+
+
+def _bad_cursor() -> ValidationFailed:
+    return ValidationFailed.on("cursor", "Not a cursor this API issued to you; start again without one.")
+
+
+def encode_cursor(*, user: Any, position: int, taken_at: float, key: tuple[str, int] | None = None) -> str:
+    payload: dict[str, Any] = {"u": str(user.pk), "x": position, "t": int(taken_at)}
+    if key is not None:
+        payload["k"] = [key[0], key[1]]
+    return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def decode_cursor(raw: str, *, user: Any) -> tuple[int, float, tuple[str, int] | None]:
+    """(position, when it was taken, full-sync key or None); 400 or 410 as the module says."""
+    try:
+        payload = signing.loads(raw, salt=SALT)
+    except signing.BadSignature:
+        raise _bad_cursor() from None
+    if not isinstance(payload, dict) or payload.get("u") != str(user.pk):
+        raise _bad_cursor()
+    position, taken_at, key = payload.get("x"), payload.get("t"), payload.get("k")
+    if not isinstance(position, int) or not isinstance(taken_at, int):
+        raise _bad_cursor()
+    if key is not None:
+        if not (isinstance(key, list) and len(key) == 2 and key[0] in _PHASES and isinstance(key[1], int)):
+            raise _bad_cursor()
+        key = (key[0], key[1])
+    if timezone.now().timestamp() - taken_at > RETENTION.total_seconds():
+        raise SyncExpired()
+    return position, taken_at, key
+
+
+def _limit(request: Request) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    text = raw.strip()
+    value = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise ValidationFailed.on("limit", f"Enter a whole number between 1 and {MAX_LIMIT}.")
+    return value
+
+
+# OpenAPI -------------------------------------------------------------------------------------------------------
+
+
+class RemovedSerializer(serializers.Serializer[Any]):
+    projects = serializers.ListField(child=serializers.IntegerField(), help_text="Ids to drop from your copy.")
+    tasks = serializers.ListField(child=serializers.IntegerField(), help_text="Ids to drop from your copy.")
+
+
+class SyncSerializer(serializers.Serializer[Any]):
+    cursor = serializers.CharField(help_text="Opaque: send it back as ?cursor= on the next call.")
+    full = serializers.BooleanField(help_text="true for the pages of a full sync (no cursor, or its continuation).")
+    has_more = serializers.BooleanField(help_text="A full sync has more pages: call again with the cursor now.")
+    projects = ProjectSerializer(many=True, help_text="Created or changed projects, as GET /projects/ shows them.")
+    tasks = TaskSerializer(many=True, help_text="Created or changed live tasks, as GET /tasks/ shows them.")
+    removed = RemovedSerializer(help_text="What you can no longer see (deleted, trashed, moved away, left).")
+
+
+class SyncSchema(AutoSchema):
+    def get_tags(self) -> list[str]:
+        return ["sync"]
+
+
+CURSOR = OpenApiParameter(
+    "cursor",
+    OpenApiTypes.STR,
+    OpenApiParameter.QUERY,
+    description="The cursor of your last answer; left out: a full sync.",
+)
+LIMIT = OpenApiParameter(
+    "limit",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    description=f"Objects per page of a full sync, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+)
+
+
+class SyncView(APIView):
+    schema = SyncSchema()
+
+    @extend_schema(
+        summary="Sync your projects and tasks",
+        description="Without a cursor: every project and live task you can see, in pages while `has_more` "
+        "(`full: true`). With the cursor of your last answer: what changed since, as the objects now are, and "
+        "in `removed` the ids you can no longer see. Apply each answer in order: your copy then equals what "
+        "the lists show. A change may be reported twice, never missed. Deltas are not paged.",
+        parameters=[CURSOR, LIMIT],
+        responses={
+            200: SyncSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, "A malformed, edited or foreign cursor, or a bad limit (code validation_error)."
+            ),
+            410: OpenApiResponse(
+                ErrorSerializer, "The cursor is older than 30 days (code sync_expired): sync again without one."
+            ),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        limit = _limit(request)
+        raw = request.query_params.get("cursor")
+        user = request.user
+        key: tuple[str, int] | None
+        if not raw:
+            # The delta position is taken before the first page: whatever changes while the pages are read
+            # comes in the first delta.
+            position, taken_at, key = selectors.change_bound(), timezone.now().timestamp(), ("projects", 0)
+        else:
+            position, taken_at, key = decode_cursor(raw, user=user)
+        if key is not None:
+            page = selectors.sync_full_page(user=user, key=key, limit=limit)
+            batch, full, next_key = page.batch, True, page.next_key
+            cursor = encode_cursor(user=user, position=position, taken_at=taken_at, key=next_key)
+        else:
+            bound = selectors.change_bound()
+            now = timezone.now().timestamp()
+            batch, full, next_key = selectors.sync_changes_since(user=user, position=position), False, None
+            cursor = encode_cursor(user=user, position=bound, taken_at=now)
+        return Response(
+            {
+                "cursor": cursor,
+                "full": full,
+                "has_more": next_key is not None,
+                "projects": batch.projects,
+                "tasks": batch.tasks,
+                "removed": {"projects": batch.removed_projects, "tasks": batch.removed_tasks},
+            }
+        )
