@@ -1,9 +1,10 @@
 """Sync reads: what changed for a user since a position of the change log (tasks/changelog.py), and the pages
 of a full sync. See docs/architecture.md, "Sync", for why nothing is missed.
 
-A *position* is a value of `Change.xid`. `change_bound()` answers a position such that every write of a
-transaction below it has finished (committed or rolled back) before the call: reading the log from a bound
-taken earlier is complete. Reads here are raw SQL where they run on every poll, so a sync with nothing new
+A `Position` names the transactions a reader has seen the whole of: on PostgreSQL those below the snapshot's
+xmax that were not in flight (`pg_snapshot_xip`), on SQLite (serialised writers) the log's ids so far.
+`change_position()` takes one; reading the rows not covered by a position taken earlier is complete, whatever
+committed late. Reads here are raw SQL where they run on every poll, so a sync with nothing new
 costs two small indexed queries and no ORM compilation.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, router
+from django.db.models import Q
 
 from tasks.changelog import Change, ChangeKind
 from tasks.models import Task
@@ -22,27 +24,65 @@ from tasks.selectors.tasks import task_list_for
 from tasks.serializers.projects import project_to_dict
 from tasks.serializers.tasks import TASK_COLUMNS, task_row_to_dict
 
-# PostgreSQL: the oldest transaction still in flight (every one below it has finished).
-_PG_BOUND = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-# SQLite: writers are serialised, so the next id of the log is the bound.
+# PostgreSQL: the current snapshot: the oldest transaction in flight (xmin), the first not yet begun (xmax),
+# and those in flight between them (xip).
+_PG_BOUND = """
+    SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint,
+           ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x ORDER BY 1)
+    FROM pg_current_snapshot() AS s
+"""
+# SQLite: writers are serialised, so the next id of the log is the position.
 _SQLITE_BOUND = "SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tasks_change'"
+# Past this many transactions in flight a position keeps xmin alone (every row from it on): as safe, a
+# little more to read again, and a cursor and an ETag of bounded size.
+MAX_PENDING = 32
 
 # The rows that concern a user since a position: their own (personal tasks, their memberships) and those of
 # the projects they are in now. Two index ranges, (user_id, xid) and (project_id, xid) per membership; a UNION
 # rather than an OR so each branch keeps its index. `own` marks the first branch.
 _SINCE = """
-    SELECT kind, object_id, project_id, 1 FROM tasks_change WHERE user_id = %s AND xid >= %s
+    SELECT kind, object_id, project_id, 1 FROM tasks_change WHERE user_id = %s AND {since}
     UNION ALL
     SELECT kind, object_id, project_id, 0 FROM tasks_change
-    WHERE xid >= %s AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)
+    WHERE {since} AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)
 """
 _CHANGED = """
-    SELECT EXISTS (SELECT 1 FROM tasks_change WHERE user_id = %s AND xid >= %s)
-        OR EXISTS (SELECT 1 FROM tasks_change WHERE xid >= %s
+    SELECT EXISTS (SELECT 1 FROM tasks_change WHERE user_id = %s AND {since})
+        OR EXISTS (SELECT 1 FROM tasks_change WHERE {since}
                    AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s))
 """
 # IN lists are read in chunks: a delta may name many ids (a project just joined).
 _CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Position:
+    """A point of the change log: every transaction below `base` that is not in `pending` had finished when
+    it was taken. What a reader has not seen yet is the rows at or above `base` and those of `pending`."""
+
+    base: int
+    pending: tuple[int, ...] = ()
+
+    def since(self) -> tuple[str, list[int]]:
+        """The SQL condition on `xid` (and its parameters) for the rows not seen from this position."""
+        if not self.pending:
+            return "xid >= %s", [self.base]
+        return f"(xid >= %s OR xid IN ({', '.join(['%s'] * len(self.pending))}))", [self.base, *self.pending]
+
+    def q(self) -> Q:
+        return Q(xid__gte=self.base) | Q(xid__in=self.pending) if self.pending else Q(xid__gte=self.base)
+
+    def to_list(self) -> list[int]:
+        return [self.base, *self.pending]
+
+    @classmethod
+    def from_list(cls, values: Any) -> Position | None:
+        """From `to_list()`'s form; None if it is not one."""
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_PENDING + 1:
+            return None
+        if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in values):
+            return None
+        return cls(values[0], tuple(values[1:]))
 
 
 def _alias() -> str:
@@ -53,21 +93,28 @@ def _user_param(user: Any, alias: str) -> Any:
     return Change._meta.get_field("user_id").get_db_prep_value(user.pk, connections[alias])
 
 
-def change_bound() -> int:
-    """A position below which every transaction has finished: read it *before* what it bounds."""
+def change_position() -> Position:
+    """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL."""
     alias = _alias()
     connection = connections[alias]
     with connection.cursor() as cursor:
-        cursor.execute(_PG_BOUND if connection.vendor == "postgresql" else _SQLITE_BOUND)
-        return int(cursor.fetchone()[0])
+        if connection.vendor != "postgresql":
+            cursor.execute(_SQLITE_BOUND)
+            return Position(int(cursor.fetchone()[0]))
+        cursor.execute(_PG_BOUND)
+        xmin, xmax, pending = cursor.fetchone()
+    if len(pending) > MAX_PENDING:
+        return Position(int(xmin))
+    return Position(int(xmax), tuple(int(xid) for xid in pending))
 
 
-def changed_since(*, user: Any, position: int) -> bool:
-    """Whether anything the user sees (or saw) was written at or after `position`. One query."""
+def changed_since(*, user: Any, position: Position) -> bool:
+    """Whether anything the user sees (or saw) was written from `position` on. One query."""
     alias = _alias()
     who = _user_param(user, alias)
+    since, params = position.since()
     with connections[alias].cursor() as cursor:
-        cursor.execute(_CHANGED, [who, position, position, who])
+        cursor.execute(_CHANGED.format(since=since), [who, *params, *params, who])
         return bool(cursor.fetchone()[0])
 
 
@@ -103,8 +150,8 @@ def _current(*, user: Any, project_ids: set[int], task_ids: set[int]) -> SyncBat
     return batch
 
 
-def sync_changes_since(*, user: Any, position: int) -> SyncBatch:
-    """What changed for the caller since `position` (taken with `change_bound()` by an earlier call).
+def sync_changes_since(*, user: Any, position: Position) -> SyncBatch:
+    """What changed for the caller since `position` (taken with `change_position()` by an earlier call).
 
     Every task or project a log row names is answered as it stands now (visible: its shape; else: removed).
     A row of the caller's own membership (joined, left, removed, role changed, project deleted) also names
@@ -113,8 +160,9 @@ def sync_changes_since(*, user: Any, position: int) -> SyncBatch:
     """
     alias = _alias()
     who = _user_param(user, alias)
+    since, params = position.since()
     with connections[alias].cursor() as cursor:
-        cursor.execute(_SINCE, [who, position, position, who])
+        cursor.execute(_SINCE.format(since=since), [who, *params, *params, who])
         rows = cursor.fetchall()
     if not rows:
         return SyncBatch()
@@ -131,7 +179,7 @@ def sync_changes_since(*, user: Any, position: int) -> SyncBatch:
     for chunk in _chunks(own_projects):
         task_ids.update(Task.objects.filter(project_id__in=chunk).values_list("pk", flat=True))
         task_ids.update(
-            Change.objects.filter(kind=ChangeKind.TASK, project_id__in=chunk, xid__gte=position).values_list(
+            Change.objects.filter(position.q(), kind=ChangeKind.TASK, project_id__in=chunk).values_list(
                 "object_id", flat=True
             )
         )

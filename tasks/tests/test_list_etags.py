@@ -17,18 +17,21 @@ from rest_framework.test import APIClient
 
 from tasks.changelog import Change
 from tasks.models import Project
-from tasks.selectors.sync import change_bound
+from tasks.selectors.sync import change_position
 from tasks.tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def settled() -> None:
-    """Waits until every write so far is below the log's bound. On PostgreSQL the bound is the cluster's oldest
-    transaction in flight, which another client of the same server (another test run) may hold for a moment."""
+    """Waits until the log's position covers every write so far (on PostgreSQL, until the transactions that wrote
+    them are seen as finished by a new snapshot)."""
     newest = Change.objects.order_by("-xid").values_list("xid", flat=True).first() or 0
     deadline = time.monotonic() + 20
-    while change_bound() <= newest and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        position = change_position()
+        if newest < position.base and newest not in position.pending:
+            return
         time.sleep(0.05)
 
 

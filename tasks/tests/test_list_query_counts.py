@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 #   2. SELECT of the page's columns, tags included (a JSON column: no per-task or prefetch query), each row
 #      carrying the total as COUNT(*) OVER () (the paginator's count, without a query of its own)
 #   3. the change log's position for the ETag (tasks/views/conditional.py): no table read on PostgreSQL
-#      (pg_snapshot_xmin), one row of sqlite_sequence on SQLite
+#      (the current snapshot), one row of sqlite_sequence on SQLite
 LIST_QUERIES = 3
 
 

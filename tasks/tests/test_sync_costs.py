@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # GET /api/v1/sync?cursor=... with nothing new:
 #   1. the session and its user (authentication)
-#   2. the change log's bound (PostgreSQL: pg_snapshot_xmin of the current snapshot, no table; SQLite: one row
-#      of sqlite_sequence)
+#   2. the change log's position (PostgreSQL: the current snapshot, no table; SQLite: one row of
+#      sqlite_sequence)
 #   3. the caller's change-log rows since the cursor: their own (index (user_id, xid)) UNION those of the
 #      projects they are in (index (project_id, xid), one range per membership) - none
 NOTHING_NEW_QUERIES = 3

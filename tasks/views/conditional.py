@@ -1,11 +1,11 @@
 """Conditional GET on the task and project lists: an `ETag` for the exact query (and page), and 304 to a
 matching `If-None-Match`, answered from the change log without building the page.
 
-The ETag carries a change-log position taken before the page was read (`change_bound()`: every transaction
-below it had finished, so the page saw all of them) and an HMAC of the user, path, query string and position.
-It still holds while nothing the user sees (or saw) has been written at or after that position: one indexed
-EXISTS query, `changed_since`. A write that was in flight while the page was read is at or after the
-position, so it invalidates the tag when it commits, however late.
+The ETag carries a change-log position taken before the page was read (`change_position()`: the transactions
+it covers had all finished, so the page saw them) and an HMAC of the user, path, query string and position.
+It still holds while no row of what the user sees (or saw) exists outside that position: one indexed EXISTS
+query, `changed_since`. A write that was in flight while the page was read is outside the position, so it
+invalidates the tag when it commits, however late.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tasks.selectors.sync import change_bound, changed_since
+from tasks.selectors.sync import Position, change_position, changed_since
 
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description="The list's ETag: 304 while it holds."
@@ -36,22 +36,24 @@ _SALT = "tasks.list.etag"
 _TIME_DEPENDENT = ("overdue",)
 
 
-def _digest(request: Request, position: int) -> str:
+def _digest(request: Request, position: str) -> str:
     query = request.META.get("QUERY_STRING", "")
     return salted_hmac(_SALT, f"{request.user.pk}|{request.path}|{query}|{position}", algorithm="sha256").hexdigest()[
         :32
     ]
 
 
-def _position(request: Request, tag: str) -> int | None:
+def _encode(position: Position) -> str:
+    return "-".join(str(value) for value in position.to_list())
+
+
+def _position(request: Request, tag: str) -> Position | None:
     """The position of a tag this API issued for this user and exact request, else None."""
     value = tag.strip().removeprefix("W/").strip('"')
-    position, _, digest = value.partition(".")
-    if not position.isascii() or not position.isdigit() or len(position) > 19:
+    encoded, _, digest = value.partition(".")
+    if not constant_time_compare(digest, _digest(request, encoded)):
         return None
-    if not constant_time_compare(digest, _digest(request, int(position))):
-        return None
-    return int(position)
+    return Position.from_list([int(part) for part in encoded.split("-")])
 
 
 def list_etag(request: Request) -> tuple[str | None, Response | None]:
@@ -66,8 +68,8 @@ def list_etag(request: Request) -> tuple[str | None, Response | None]:
             if position is not None and not changed_since(user=request.user, position=position):
                 etag = tag.strip()
                 return etag, Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    position = change_bound()
-    return f'W/"{position}.{_digest(request, position)}"', None
+    encoded = _encode(change_position())
+    return f'W/"{encoded}.{_digest(request, encoded)}"', None
 
 
 def with_etag(response: Response, etag: str | None) -> Response:

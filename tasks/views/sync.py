@@ -24,6 +24,7 @@ from rest_framework.views import APIView
 from config.http.errors import Gone, ValidationFailed
 from config.http.schema import ErrorSerializer
 from tasks.selectors import sync as selectors
+from tasks.selectors.sync import Position
 from tasks.serializers.projects import ProjectSerializer
 from tasks.serializers.tasks import TaskSerializer
 
@@ -44,14 +45,14 @@ def _bad_cursor() -> ValidationFailed:
     return ValidationFailed.on("cursor", "Not a cursor this API issued to you; start again without one.")
 
 
-def encode_cursor(*, user: Any, position: int, taken_at: float, key: tuple[str, int] | None = None) -> str:
-    payload: dict[str, Any] = {"u": str(user.pk), "x": position, "t": int(taken_at)}
+def encode_cursor(*, user: Any, position: Position, taken_at: float, key: tuple[str, int] | None = None) -> str:
+    payload: dict[str, Any] = {"u": str(user.pk), "x": position.to_list(), "t": int(taken_at)}
     if key is not None:
         payload["k"] = [key[0], key[1]]
     return signing.dumps(payload, salt=SALT, compress=True)
 
 
-def decode_cursor(raw: str, *, user: Any) -> tuple[int, float, tuple[str, int] | None]:
+def decode_cursor(raw: str, *, user: Any) -> tuple[Position, int, tuple[str, int] | None]:
     """(position, when it was taken, full-sync key or None); 400 or 410 as the module says."""
     try:
         payload = signing.loads(raw, salt=SALT)
@@ -59,8 +60,8 @@ def decode_cursor(raw: str, *, user: Any) -> tuple[int, float, tuple[str, int] |
         raise _bad_cursor() from None
     if not isinstance(payload, dict) or payload.get("u") != str(user.pk):
         raise _bad_cursor()
-    position, taken_at, key = payload.get("x"), payload.get("t"), payload.get("k")
-    if not isinstance(position, int) or not isinstance(taken_at, int):
+    position, taken_at, key = Position.from_list(payload.get("x")), payload.get("t"), payload.get("k")
+    if position is None or not isinstance(taken_at, int):
         raise _bad_cursor()
     if key is not None:
         if not (isinstance(key, list) and len(key) == 2 and key[0] in _PHASES and isinstance(key[1], int)):
@@ -143,10 +144,11 @@ class SyncView(APIView):
         raw = request.query_params.get("cursor")
         user = request.user
         key: tuple[str, int] | None
+        taken_at: float
         if not raw:
             # The delta position is taken before the first page: whatever changes while the pages are read
             # comes in the first delta.
-            position, taken_at, key = selectors.change_bound(), timezone.now().timestamp(), ("projects", 0)
+            position, taken_at, key = selectors.change_position(), timezone.now().timestamp(), ("projects", 0)
         else:
             position, taken_at, key = decode_cursor(raw, user=user)
         if key is not None:
@@ -154,10 +156,11 @@ class SyncView(APIView):
             batch, full, next_key = page.batch, True, page.next_key
             cursor = encode_cursor(user=user, position=position, taken_at=taken_at, key=next_key)
         else:
-            bound = selectors.change_bound()
+            # Taken before the rows are read: the next delta starts where this one's read is known complete.
+            current = selectors.change_position()
             now = timezone.now().timestamp()
             batch, full, next_key = selectors.sync_changes_since(user=user, position=position), False, None
-            cursor = encode_cursor(user=user, position=bound, taken_at=now)
+            cursor = encode_cursor(user=user, position=current, taken_at=now)
         return Response(
             {
                 "cursor": cursor,
