@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 
 from tasks.changelog import Change
 from tasks.models import Project
-from tasks.selectors.sync import change_position
+from tasks.selectors.sync import Position, change_position
 from tasks.tests.factories import TaskFactory
+from tasks.views import conditional
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -123,3 +124,16 @@ def test_the_overdue_filter_moves_with_the_clock_and_has_no_etag(owner_client: A
     response = _get(owner_client, "/api/v1/tasks/?overdue=true")
     assert response.status_code == 200
     assert "ETag" not in response
+
+
+def test_a_position_with_transactions_in_flight_round_trips_through_the_etag(
+    owner_client: APIClient, tasks_of: Any, monkeypatch: Any
+) -> None:
+    settled()
+    now = change_position()
+    # As PostgreSQL answers while other transactions are open (xid 0 is never a real one).
+    monkeypatch.setattr(conditional, "change_position", lambda: Position(now.base, (0,)))
+    etag = _get(owner_client, "/api/v1/tasks/")["ETag"]
+    assert f'W/"{now.base}-0.' in etag
+
+    assert _get(owner_client, "/api/v1/tasks/", etag).status_code == 304
