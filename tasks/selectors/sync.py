@@ -123,6 +123,13 @@ class SyncBatch:
     removed_tasks: list[int] = field(default_factory=list)
 
 
+@dataclass
+class Page:
+    batch: SyncBatch
+    # Where the next page starts: ("projects", after id) or ("tasks", after id); None once done.
+    next_key: tuple[str, int] | None
+
+
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
     ordered = sorted(ids)
     for start in range(0, len(ordered), _CHUNK):
@@ -147,13 +154,18 @@ def _current(*, user: Any, project_ids: set[int], task_ids: set[int]) -> SyncBat
     return batch
 
 
-def sync_changes_since(*, user: Any, position: Position) -> SyncBatch:
-    """What changed for the caller since `position` (taken with `change_position()` by an earlier call).
+def sync_changes_since(
+    *, user: Any, position: Position, after: tuple[str, int] | None = None, limit: int | None = None
+) -> Page:
+    """What changed for the caller since `position` (taken with `change_position()` by an earlier call), in
+    pages of `limit` ids ordered (kind, id) and starting after `after`.
 
     Every task or project a log row names is answered as it stands now (visible: its shape; else: removed).
     A row of the caller's own membership (joined, left, removed, role changed, project deleted) also names
     every task the project holds now and every task the log shows leaving it since `position`: the tasks
-    the caller may hold from it. Duplicates with later answers are possible; omissions are not.
+    the caller may hold from it. Duplicates with later answers are possible; omissions are not. Each page
+    reads the log again from `position`: ids named since the first page and ordered before `after` are the
+    next delta's (they are outside the position the first page took).
     """
     alias = _alias()
     who = _user_param(user, alias)
@@ -162,7 +174,7 @@ def sync_changes_since(*, user: Any, position: Position) -> SyncBatch:
         cursor.execute(_SINCE.format(since=since), [who, *params, *params, who])
         rows = cursor.fetchall()
     if not rows:
-        return SyncBatch()
+        return Page(SyncBatch(), None)
     task_ids: set[int] = set()
     project_ids: set[int] = set()
     own_projects: set[int] = set()
@@ -180,17 +192,22 @@ def sync_changes_since(*, user: Any, position: Position) -> SyncBatch:
                 "object_id", flat=True
             )
         )
-    return _current(user=user, project_ids=project_ids, task_ids=task_ids)
+    keys = [("projects", pk) for pk in sorted(project_ids)] + [("tasks", pk) for pk in sorted(task_ids)]
+    if after is not None:
+        keys = [key for key in keys if key > after]
+    next_key = None
+    if limit is not None and len(keys) > limit:
+        keys = keys[:limit]
+        next_key = keys[-1]
+    batch = _current(
+        user=user,
+        project_ids={pk for phase, pk in keys if phase == "projects"},
+        task_ids={pk for phase, pk in keys if phase == "tasks"},
+    )
+    return Page(batch, next_key)
 
 
-@dataclass
-class FullPage:
-    batch: SyncBatch
-    # Where the next page starts: ("projects", after id) or ("tasks", after id); None once done.
-    next_key: tuple[str, int] | None
-
-
-def sync_full_page(*, user: Any, key: tuple[str, int], limit: int) -> FullPage:
+def sync_full_page(*, user: Any, key: tuple[str, int], limit: int) -> Page:
     """One page of a full sync: the caller's projects, then their live tasks, each by id (a keyset)."""
     batch = SyncBatch()
     phase, after = key
@@ -198,13 +215,13 @@ def sync_full_page(*, user: Any, key: tuple[str, int], limit: int) -> FullPage:
         projects = list(project_list_for(user=user).filter(pk__gt=after).order_by("pk")[: limit + 1])
         batch.projects = [project_to_dict(project) for project in projects[:limit]]
         if len(projects) > limit:
-            return FullPage(batch, ("projects", projects[limit - 1].pk))
+            return Page(batch, ("projects", projects[limit - 1].pk))
         limit -= len(projects)
         phase, after = "tasks", 0
         if limit == 0:
-            return FullPage(batch, ("tasks", 0))
+            return Page(batch, ("tasks", 0))
     rows = list(task_list_for(user=user).filter(pk__gt=after).order_by("pk").values_list(*TASK_COLUMNS)[: limit + 1])
     batch.tasks = [task_row_to_dict(row) for row in rows[:limit]]
     if len(rows) > limit:
-        return FullPage(batch, ("tasks", rows[limit - 1][0]))
-    return FullPage(batch, None)
+        return Page(batch, ("tasks", rows[limit - 1][0]))
+    return Page(batch, None)

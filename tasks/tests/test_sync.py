@@ -411,6 +411,37 @@ def test_the_outsider_hears_nothing_of_a_project_it_is_not_in(
     assert _ids(body) == (set(), set(), set(), set())
 
 
+def test_a_large_delta_comes_in_pages_of_limit_and_a_change_between_pages_still_arrives(
+    owner_client: APIClient, user: Any, viewer: Any, project: Project, replica_for: Callable[[Any], Replica]
+) -> None:
+    tasks = TaskFactory.create_batch(5, owner=user, project=project)
+    replica = replica_for(viewer)
+    replica.sync()
+    for task in tasks:
+        owner_client.patch(f"/api/v1/tasks/{task.pk}", {"title": f"Changed {task.pk}"}, format="json")
+    owner_client.delete(f"/api/v1/tasks/{tasks[0].pk}")
+    owner_client.patch(f"/api/v1/projects/{project.pk}", {"color": "#123456"}, format="json")
+
+    first = replica.call(limit=2)
+    replica.apply(first)
+    assert first["has_more"] and not first["full"]
+    assert len(first["projects"]) + len(first["tasks"]) + len(first["removed"]["tasks"]) == 2
+    # Written between two pages, to a task the first page already answered: it comes later, not never.
+    owner_client.patch(f"/api/v1/tasks/{tasks[1].pk}", {"title": "Between pages"}, format="json")
+    pages = [first]
+    while pages[-1]["has_more"]:
+        pages.append(replica.call(limit=2))
+        replica.apply(pages[-1])
+    assert all(len(p["projects"]) + len(p["tasks"]) + len(p["removed"]["tasks"]) <= 2 for p in pages)
+    replica.sync()
+
+    assert replica.projects[project.pk]["color"] == "#123456"
+    assert tasks[0].pk not in replica.tasks
+    assert replica.tasks[tasks[1].pk]["title"] == "Between pages"
+    assert replica.tasks[tasks[4].pk]["title"] == f"Changed {tasks[4].pk}"
+    replica.assert_matches_the_lists()
+
+
 # Cursors and limits ------------------------------------------------------------------------------------------
 
 
