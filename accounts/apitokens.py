@@ -57,14 +57,15 @@ def secret_matches(secret: str, stored_digest: str) -> bool:
     return hmac.compare_digest(digest(secret), stored_digest)
 
 
-def allows(scopes: Iterable[str], *, family: str | None, method: str) -> bool:
-    """Whether a token with `scopes` may call a view of scope `family` (None: no token may) with `method`.
+def allows(scopes: Iterable[str], *, family: str | tuple[str, ...] | None, method: str) -> bool:
+    """Whether a token with `scopes` may call a view of scope `family` (None: no token may; several, as sync
+    answers tasks and projects: each of them) with `method`.
 
     Safe methods need `<family>:read`, others `<family>:write`; a write scope includes its read.
     """
-    if family is None:
+    if not family:
         return False
     granted = set(scopes)
-    if f"{family}:write" in granted:
-        return True
-    return method.upper() in SAFE_METHODS and f"{family}:read" in granted
+    safe = method.upper() in SAFE_METHODS
+    families = (family,) if isinstance(family, str) else family
+    return all(f"{name}:write" in granted or (safe and f"{name}:read" in granted) for name in families)

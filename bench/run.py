@@ -5,7 +5,8 @@
 
 It migrates the database, starts gunicorn with the production settings on a free port, registers a user
 through the API, creates tasks through the API, then runs wrk against each endpoint and prints requests/s
-and latency percentiles. Results are also written to bench/results/. Needs `wrk` (Debian: apt-get install wrk).
+and latency percentiles (`BENCH_ONLY` picks some endpoints). Results are also written to bench/results/.
+Needs `wrk` (Debian: apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -30,6 +33,8 @@ DURATION = os.environ.get("BENCH_DURATION", "15s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
 WORKERS = os.environ.get("BENCH_WORKERS", str((os.cpu_count() or 1) * 2))
 TASKS = int(os.environ.get("BENCH_TASKS", "200"))
+# Comma-separated parts of endpoint names to run only those, e.g. BENCH_ONLY="page of 20,304,sync".
+ONLY = [part for part in os.environ.get("BENCH_ONLY", "").split(",") if part]
 
 
 def free_port() -> int:
@@ -61,9 +66,29 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
     raise SystemExit("gunicorn did not answer /health")
 
 
-def wrk(url: str, token: str) -> dict[str, str]:
+def etag_of(base: str, path: str, token: str) -> str:
+    request = urllib.request.Request(base + path)
+    request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.headers["ETag"])
+
+
+def not_modified_status(base: str, path: str, token: str, etag: str) -> int:
+    request = urllib.request.Request(base + path)
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("If-None-Match", etag)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:  # urllib raises on a 304
+        return error.code
+
+
+def wrk(url: str, token: str, *headers: str) -> dict[str, str]:
+    extra = [arg for header in headers for arg in ("-H", header)]
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-H", f"Authorization: Bearer {token}"]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "-H", f"Authorization: Bearer {token}", url],
+        [*command, *extra, url],
         capture_output=True,
         text=True,
         check=True,
@@ -72,6 +97,7 @@ def wrk(url: str, token: str) -> dict[str, str]:
     for pct in ("50", "90", "99"):
         match = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.MULTILINE)
         result[f"p{pct}"] = match.group(1) if match else "?"
+    # wrk counts statuses of 400 and above here (a 304 is not one).
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     result["errors"] = non2xx.group(1) if non2xx else "0"
     return result
@@ -139,8 +165,16 @@ def main() -> None:
                 },
                 token,
             )
-        targets = {
+        # A client that synced once and polls: its cursor has nothing new (nobody writes during the run).
+        cursor = call(base, "GET", "/api/v1/sync?limit=1000", token=token)["cursor"]
+        cursor = call(base, "GET", "/api/v1/sync?cursor=" + urllib.parse.quote(cursor), token=token)["cursor"]
+        etag = etag_of(base, "/api/v1/tasks/", token)
+        if not_modified_status(base, "/api/v1/tasks/", token, etag) != 304:
+            raise SystemExit("the list's ETag does not answer 304: the 304 case would measure 200s")
+        targets: dict[str, str | tuple[str, ...]] = {
             "task list (page of 20)": "/api/v1/tasks/",
+            "task list, 304 (If-None-Match)": ("/api/v1/tasks/", f"If-None-Match: {etag}"),
+            "sync, nothing new": "/api/v1/sync?cursor=" + urllib.parse.quote(cursor),
             "task list (page of 100)": "/api/v1/tasks/?page_size=100",
             "task list filtered + ordered": "/api/v1/tasks/?status=pending&ordering=-priority",
             "task detail": "/api/v1/tasks/" + str(call(base, "GET", "/api/v1/tasks/", token=token)["results"][0]["id"]),
@@ -153,8 +187,11 @@ def main() -> None:
             f"workers={WORKERS} wrk: 2 threads, {CONNECTIONS} connections, {DURATION}; {TASKS} tasks",
             f"{'endpoint':32} {'req/s':>9} {'p50':>9} {'p90':>9} {'p99':>9} {'non-2xx':>8}",
         ]
-        for name, path in targets.items():
-            r = wrk(base + path, token)
+        for name, target in targets.items():
+            if ONLY and not any(part in name for part in ONLY):
+                continue
+            path, *headers = (target,) if isinstance(target, str) else target
+            r = wrk(base + path, token, *headers)
             lines.append(f"{name:32} {r['rps']:>9} {r['p50']:>9} {r['p90']:>9} {r['p99']:>9} {r['errors']:>8}")
         report = "\n".join(lines)
         print(report)

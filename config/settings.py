@@ -359,10 +359,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000")
+# If-None-Match: the conditional GET of the lists (and of a task).
 CORS_ALLOW_HEADERS = [
     "authorization",
     "content-type",
     "if-match",
+    "if-none-match",
     "idempotency-key",
     "x-request-id",
     "accept",
@@ -430,6 +432,7 @@ PERIODIC_JOBS = {
     "purge_trash": {"job": "tasks.jobs.purge_trash", "every": timedelta(hours=1)},
     "purge_idempotency_keys": {"job": "tasks.jobs.purge_idempotency_keys", "every": timedelta(hours=1)},
     "purge_invitations": {"job": "tasks.jobs.purge_invitations", "every": timedelta(days=1)},
+    "prune_changes": {"job": "tasks.jobs.prune_changes", "every": timedelta(days=1)},
     "prune_sessions": {"job": "accounts.jobs.prune_sessions", "every": timedelta(days=1)},
     "prune_mfa_challenges": {"job": "accounts.jobs.prune_mfa_challenges", "every": timedelta(hours=1)},
     "prune_audit": {"job": "audit.jobs.prune_audit", "every": timedelta(days=1)},

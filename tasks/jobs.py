@@ -1,5 +1,5 @@
 """Background jobs of the tasks app: invitation and notification emails, the reminder scheduler, and the
-trash, idempotency-key and invitation retention, run periodically."""
+trash, idempotency-key, invitation and change-log retention, run periodically."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from django_tasks import TaskContext, task
 from accounts.emails import render
 from config.jobs.effects import once
 from tasks.models import Invitation, InvitationStatus, Notification
+from tasks.services.sync import changes_prune
 from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
 
 
@@ -23,6 +24,12 @@ def purge_trash() -> int:
 def purge_idempotency_keys() -> int:
     """Forgets idempotency keys past their 24 hours."""
     return idempotency_keys_purge()
+
+
+@task()
+def prune_changes() -> int:
+    """Forgets change-log rows (the tombstones sync reports) past their 31 days; a sync cursor lives 30."""
+    return changes_prune()
 
 
 @task(takes_context=True)

@@ -479,3 +479,7 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
+
+
+# The change log behind sync, in its own module; imported here so Django registers the model.
+from tasks.changelog import Change, ChangeKind  # noqa: E402, F401

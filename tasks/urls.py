@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from tasks.views import comments, notifications, projects
+from tasks.views import comments, notifications, projects, sync
 from tasks.views import tasks as views
 
 # Every route answers with or without a trailing slash. Ids are 1 to 19 digits: anything longer is the
@@ -42,6 +42,7 @@ urlpatterns = [
         r"^notifications/read-all/?$", notifications.NotificationReadAllView.as_view(), name="notification-read-all"
     ),
     re_path(rf"^notifications/{TASK}/read/?$", notifications.NotificationReadView.as_view(), name="notification-read"),
+    re_path(r"^sync/?$", sync.SyncView.as_view(), name="sync"),
     re_path(r"^invitations/?$", projects.InvitationListView.as_view(), name="invitation-list"),
     re_path(rf"^invitations/{INVITATION}/accept/?$", projects.InvitationAcceptView.as_view(), name="invitation-accept"),
     re_path(

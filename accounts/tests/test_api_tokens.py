@@ -305,7 +305,7 @@ def test_only_the_task_and_project_views_accept_a_token() -> None:
     for route, view in views:
         scope = getattr(view, "token_scope", None)
         if view.__module__.startswith("tasks."):
-            assert scope in {"tasks", "projects"}, route
+            assert scope in {"tasks", "projects", ("tasks", "projects")}, route
         else:
             assert scope is None, route
 
@@ -440,3 +440,17 @@ def test_a_token_costs_one_query_like_an_access_token(
     assert "accounts_apitoken" in lookup and "accounts_user" in lookup and "where" in lookup
     # And the session path pays nothing for the token's existence.
     assert "apitoken" not in " ".join(q["sql"].lower() for q in by_jwt.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "expected"),
+    [
+        (["tasks:read"], 403),
+        (["projects:read"], 403),
+        (["tasks:read", "projects:read"], 200),
+        (["tasks:write", "projects:write"], 200),
+    ],
+)
+def test_sync_needs_both_read_scopes(token_for: Callable[..., str], scopes: list[str], expected: int) -> None:
+    response = bearer(token_for(*scopes)).get("/api/v1/sync")
+    assert response.status_code == expected, response.content

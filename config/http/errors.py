@@ -126,3 +126,11 @@ def error_body(status: int, code: str, detail: Any, request_id: str, errors: Any
     if errors is not None:
         body["errors"] = errors
     return body
+
+
+class Gone(ApplicationError):
+    """What the request names existed once and is no longer kept (e.g. a sync cursor past its retention)."""
+
+    status_code = 410
+    code = "gone"
+    default_detail = "This is no longer available."

@@ -39,6 +39,7 @@ from tasks.serializers.projects import (
     received_invitation_to_dict,
 )
 from tasks.services import projects as services
+from tasks.views import conditional
 
 # OpenAPI pieces --------------------------------------------------------------------------------------------
 
@@ -138,11 +139,16 @@ class ProjectListView(GenericAPIView[Project]):
 
     @extend_schema(
         summary="List your projects",
-        description="The projects you are a member of, each with your role and its number of members.",
-        responses={200: ProjectSerializer(many=True)},
+        description="The projects you are a member of, each with your role and its number of members. Sends an "
+        "ETag; If-None-Match with it answers 304 while nothing you see has changed.",
+        parameters=[conditional.IF_NONE_MATCH, conditional.ETAG],
+        responses={200: ProjectSerializer(many=True), 304: conditional.NOT_MODIFIED},
     )
     def get(self, request: Request) -> Response:
-        return _page(self, self.filter_queryset(self.get_queryset()), project_to_dict)
+        etag, not_modified = conditional.list_etag(request)
+        if not_modified is not None:
+            return not_modified
+        return conditional.with_etag(_page(self, self.filter_queryset(self.get_queryset()), project_to_dict), etag)
 
     @extend_schema(
         summary="Create a project",

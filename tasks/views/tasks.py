@@ -49,6 +49,7 @@ from tasks.serializers.tasks import (
 )
 from tasks.services import moves
 from tasks.services import tasks as services
+from tasks.views import conditional
 
 # OpenAPI pieces --------------------------------------------------------------------------------------------
 
@@ -159,17 +160,23 @@ class TaskListView(GenericAPIView[Task]):
 
     @extend_schema(
         summary="List your tasks",
-        description="Paginated; filters combine with AND. Trashed tasks are never listed here.",
-        responses={200: TaskSerializer(many=True)},
+        description="Paginated; filters combine with AND. Trashed tasks are never listed here. Sends an ETag "
+        "(except with `overdue`, which moves with the clock); If-None-Match with it answers 304 while nothing "
+        "you see has changed.",
+        parameters=[conditional.IF_NONE_MATCH, conditional.ETAG],
+        responses={200: TaskSerializer(many=True), 304: NOT_MODIFIED},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
+        etag, not_modified = conditional.list_etag(request)
+        if not_modified is not None:
+            return not_modified
         rows: Any
         if TaskFilter.is_filtered(request.query_params):
             rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
         else:
             rows = selectors.TaskListRows(user=request.user, columns=TASK_COLUMNS)
         page = self.paginate_queryset(rows)
-        return self.get_paginated_response([task_row_to_dict(row) for row in page or ()])
+        return conditional.with_etag(self.get_paginated_response([task_row_to_dict(row) for row in page or ()]), etag)
 
     @extend_schema(
         summary="Create a task",

@@ -1,0 +1,227 @@
+"""Sync reads: what changed for a user since a position of the change log (tasks/changelog.py), and the pages
+of a full sync. See docs/architecture.md, "Sync", for why nothing is missed.
+
+A `Position` names the transactions a reader has seen the whole of: on PostgreSQL those below the snapshot's
+xmax that were not in flight (`pg_snapshot_xip`), on SQLite (serialised writers) the log's ids so far.
+`change_position()` takes one; reading the rows not covered by a position taken earlier is complete, whatever
+committed late. Reads here are raw SQL where they run on every poll, so a sync with nothing new
+costs two small indexed queries and no ORM compilation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections, router
+from django.db.models import Q
+
+from tasks.changelog import Change, ChangeKind
+from tasks.models import Task
+from tasks.selectors.projects import project_list_for
+from tasks.selectors.tasks import task_list_for
+from tasks.serializers.projects import project_to_dict
+from tasks.serializers.tasks import TASK_COLUMNS, task_row_to_dict
+
+# PostgreSQL: the current snapshot as text, "xmin:xmax:xip,xip,...": the oldest transaction in flight, the
+# first not yet begun, and those in flight between them. Parsed here: the cheapest form to ask for.
+_PG_POSITION = "SELECT pg_current_snapshot()::text"
+# SQLite: writers are serialised, so the next id of the log is the position.
+_SQLITE_POSITION = "SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tasks_change'"
+# Past this many transactions in flight a position keeps xmin alone (every row from it on): as safe, a
+# little more to read again, and a cursor and an ETag of bounded size.
+MAX_PENDING = 32
+
+# The rows that concern a user since a position: their own (personal tasks, their memberships) and those of
+# the projects they are in now. Two index ranges, (user_id, xid) and (project_id, xid) per membership; a UNION
+# rather than an OR so each branch keeps its index. `own` marks the first branch.
+_SINCE = """
+    SELECT kind, object_id, project_id, 1 FROM tasks_change WHERE user_id = %s AND {since}
+    UNION ALL
+    SELECT kind, object_id, project_id, 0 FROM tasks_change
+    WHERE {since} AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)
+"""
+_CHANGED = """
+    SELECT EXISTS (SELECT 1 FROM tasks_change WHERE user_id = %s AND {since})
+        OR EXISTS (SELECT 1 FROM tasks_change WHERE {since}
+                   AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s))
+"""
+# IN lists are read in chunks: a delta may name many ids (a project just joined).
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Position:
+    """A point of the change log: every transaction below `base` that is not in `pending` had finished when
+    it was taken. What a reader has not seen yet is the rows at or above `base` and those of `pending`."""
+
+    base: int
+    pending: tuple[int, ...] = ()
+
+    def since(self) -> tuple[str, list[int]]:
+        """The SQL condition on `xid` (and its parameters) for the rows not seen from this position."""
+        if not self.pending:
+            return "xid >= %s", [self.base]
+        return f"(xid >= %s OR xid IN ({', '.join(['%s'] * len(self.pending))}))", [self.base, *self.pending]
+
+    def q(self) -> Q:
+        return Q(xid__gte=self.base) | Q(xid__in=self.pending) if self.pending else Q(xid__gte=self.base)
+
+    def to_list(self) -> list[int]:
+        return [self.base, *self.pending]
+
+    @classmethod
+    def from_list(cls, values: Any) -> Position | None:
+        """From `to_list()`'s form; None if it is not one."""
+        if not isinstance(values, list) or not 1 <= len(values) <= MAX_PENDING + 1:
+            return None
+        if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in values):
+            return None
+        return cls(values[0], tuple(values[1:]))
+
+
+def _alias() -> str:
+    return router.db_for_read(Change)
+
+
+def _user_param(user: Any, alias: str) -> Any:
+    return Change._meta.get_field("user_id").get_db_prep_value(user.pk, connections[alias])
+
+
+def change_position() -> Position:
+    """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL."""
+    alias = _alias()
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute(_SQLITE_POSITION)
+            return Position(int(cursor.fetchone()[0]))
+        cursor.execute(_PG_POSITION)
+        xmin, xmax, in_flight = cursor.fetchone()[0].split(":")
+    pending = in_flight.split(",") if in_flight else []
+    if len(pending) > MAX_PENDING:
+        return Position(int(xmin))
+    return Position(int(xmax), tuple(sorted(int(xid) for xid in pending)))
+
+
+def changed_since(*, user: Any, position: Position) -> bool:
+    """Whether anything the user sees (or saw) was written from `position` on. One query."""
+    alias = _alias()
+    who = _user_param(user, alias)
+    since, params = position.since()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_CHANGED.format(since=since), [who, *params, *params, who])
+        return bool(cursor.fetchone()[0])
+
+
+@dataclass
+class SyncBatch:
+    projects: list[dict[str, Any]] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    removed_projects: list[int] = field(default_factory=list)
+    removed_tasks: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    batch: SyncBatch
+    # Where the next page starts: ("projects", after id) or ("tasks", after id); None once done.
+    next_key: tuple[str, int] | None
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
+
+
+def _current(*, user: Any, project_ids: set[int], task_ids: set[int]) -> SyncBatch:
+    """Each id as the caller sees it now: its current shape if visible, else in `removed`."""
+    batch = SyncBatch()
+    seen: set[int] = set()
+    for chunk in _chunks(project_ids):
+        for project in project_list_for(user=user).filter(pk__in=chunk).order_by("pk"):
+            seen.add(project.pk)
+            batch.projects.append(project_to_dict(project))
+    batch.removed_projects = sorted(project_ids - seen)
+    seen = set()
+    for chunk in _chunks(task_ids):
+        for row in task_list_for(user=user).filter(pk__in=chunk).order_by("pk").values_list(*TASK_COLUMNS):
+            seen.add(row[0])
+            batch.tasks.append(task_row_to_dict(row))
+    batch.removed_tasks = sorted(task_ids - seen)
+    return batch
+
+
+def sync_changes_since(
+    *, user: Any, position: Position, after: tuple[str, int] | None = None, limit: int | None = None
+) -> Page:
+    """What changed for the caller since `position` (taken with `change_position()` by an earlier call), in
+    pages of `limit` ids ordered (kind, id) and starting after `after`.
+
+    Every task or project a log row names is answered as it stands now (visible: its shape; else: removed).
+    A row of the caller's own membership (joined, left, removed, role changed, project deleted) also names
+    every task the project holds now and every task the log shows leaving it since `position`: the tasks
+    the caller may hold from it. Duplicates with later answers are possible; omissions are not. Each page
+    reads the log again from `position`: ids named since the first page and ordered before `after` are the
+    next delta's (they are outside the position the first page took).
+    """
+    alias = _alias()
+    who = _user_param(user, alias)
+    since, params = position.since()
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_SINCE.format(since=since), [who, *params, *params, who])
+        rows = cursor.fetchall()
+    if not rows:
+        return Page(SyncBatch(), None)
+    task_ids: set[int] = set()
+    project_ids: set[int] = set()
+    own_projects: set[int] = set()
+    for kind, object_id, project_id, own in rows:
+        if kind == ChangeKind.TASK:
+            task_ids.add(object_id)
+        else:
+            project_ids.add(project_id)
+            if kind == ChangeKind.MEMBERSHIP and own:
+                own_projects.add(project_id)
+    for chunk in _chunks(own_projects):
+        task_ids.update(Task.objects.filter(project_id__in=chunk).values_list("pk", flat=True))
+        task_ids.update(
+            Change.objects.filter(position.q(), kind=ChangeKind.TASK, project_id__in=chunk).values_list(
+                "object_id", flat=True
+            )
+        )
+    keys = [("projects", pk) for pk in sorted(project_ids)] + [("tasks", pk) for pk in sorted(task_ids)]
+    if after is not None:
+        keys = [key for key in keys if key > after]
+    next_key = None
+    if limit is not None and len(keys) > limit:
+        keys = keys[:limit]
+        next_key = keys[-1]
+    batch = _current(
+        user=user,
+        project_ids={pk for phase, pk in keys if phase == "projects"},
+        task_ids={pk for phase, pk in keys if phase == "tasks"},
+    )
+    return Page(batch, next_key)
+
+
+def sync_full_page(*, user: Any, key: tuple[str, int], limit: int) -> Page:
+    """One page of a full sync: the caller's projects, then their live tasks, each by id (a keyset)."""
+    batch = SyncBatch()
+    phase, after = key
+    if phase == "projects":
+        projects = list(project_list_for(user=user).filter(pk__gt=after).order_by("pk")[: limit + 1])
+        batch.projects = [project_to_dict(project) for project in projects[:limit]]
+        if len(projects) > limit:
+            return Page(batch, ("projects", projects[limit - 1].pk))
+        limit -= len(projects)
+        phase, after = "tasks", 0
+        if limit == 0:
+            return Page(batch, ("tasks", 0))
+    rows = list(task_list_for(user=user).filter(pk__gt=after).order_by("pk").values_list(*TASK_COLUMNS)[: limit + 1])
+    batch.tasks = [task_row_to_dict(row) for row in rows[:limit]]
+    if len(rows) > limit:
+        return Page(batch, ("tasks", rows[limit - 1][0]))
+    return Page(batch, None)
