@@ -103,11 +103,11 @@ def task_trash_for(*, user: Any) -> TaskQuerySet:
 
 
 def task_get_for(*, user: Any, task_id: int) -> Task:
-    """A live task the caller can see, with their `role` (see `role_of`); anything else (another user's, a
-    project they are not in, trashed, absent) is the same 404."""
+    """A live task the caller can see; anything else (another user's, a project they are not in, trashed,
+    absent) is the same 404. Reads need no role: a write takes it with the row lock (`with_role`)."""
     if not 0 < task_id <= MAX_ID:
         raise task_not_found()
-    task = with_role(task_list_for(user=user), user=user).filter(pk=task_id).first()
+    task = task_list_for(user=user).filter(pk=task_id).first()
     if task is None:
         raise task_not_found()
     return task
