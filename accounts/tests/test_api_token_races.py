@@ -6,16 +6,16 @@ lock is what decides.
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, User
 from accounts.services.api_tokens import MAX_LIVE_PER_USER, api_token_create
 from audit.context import SYSTEM
+from config.tests.concurrency import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -26,26 +26,12 @@ def test_concurrent_creations_never_exceed_the_limit(user: User, login_as: Any) 
     for index in range(MAX_LIVE_PER_USER - 1):
         api_token_create(user=user, name=f"t{index}", scopes=["tasks:read"], expires_in_days=None, meta=SYSTEM)
     clients: list[APIClient] = [login_as(user) for _ in range(RACERS)]
-    barrier = threading.Barrier(RACERS)
-    statuses: list[int] = [0] * RACERS
-    errors: list[BaseException] = []
 
-    def create(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            body = {"name": f"racer {index}", "scopes": ["tasks:read"]}
-            statuses[index] = clients[index].post("/api/v1/auth/tokens", body, format="json").status_code
-        except BaseException as exc:  # surfaced below: an assertion in a thread would be lost
-            errors.append(exc)
-        finally:
-            connections.close_all()
+    def create(index: int) -> int:
+        body = {"name": f"racer {index}", "scopes": ["tasks:read"]}
+        return int(clients[index].post("/api/v1/auth/tokens", body, format="json").status_code)
 
-    threads = [threading.Thread(target=create, args=(index,)) for index in range(RACERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses = all_at_once([partial(create, index) for index in range(RACERS)])
 
-    assert not errors, errors
     assert sorted(statuses) == [201] + [409] * (RACERS - 1)
     assert ApiToken.objects.live().filter(user=user).count() == MAX_LIVE_PER_USER

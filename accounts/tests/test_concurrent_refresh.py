@@ -6,22 +6,22 @@ database lets eight threads hold eight real connections at once.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from unittest import mock
 
 import jwt
 import pytest
 from django.conf import settings
-from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Session, User
 from accounts.tests.refresh_modes import RefreshMode
 from audit.models import Event, EventType
+from config.tests.concurrency import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -33,28 +33,8 @@ def claims(token: str) -> dict[str, Any]:
 
 
 def refresh_all_at_once(token: str, mode: RefreshMode) -> list[Any]:
-    barrier = threading.Barrier(TABS)
-    responses: list[Any] = [None] * TABS
-    errors: list[BaseException] = []
-
-    def tab(index: int) -> None:
-        client = APIClient()  # one client per tab, as separate browser tabs would be
-        try:
-            barrier.wait(timeout=30)
-            responses[index] = mode.refresh(token, client)
-        except BaseException as exc:  # surfaced below: an assertion in a thread would be lost
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=tab, args=(index,)) for index in range(TABS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    assert all(not thread.is_alive() for thread in threads)
-    return responses
+    # One client per tab, as separate browser tabs would be.
+    return all_at_once([partial(mode.refresh, token, APIClient()) for _ in range(TABS)])
 
 
 def test_concurrent_refreshes_of_one_token_neither_end_nor_fork_the_session(

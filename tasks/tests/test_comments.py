@@ -13,9 +13,9 @@ from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from audit.models import Event, EventType
+from config.tests.concurrency import all_at_once
 from tasks.models import Comment, Membership, Task
 from tasks.tests.factories import TaskFactory
-from tasks.tests.test_project_races import all_at_once
 
 pytestmark = pytest.mark.django_db
 

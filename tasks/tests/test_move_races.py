@@ -14,10 +14,10 @@ from unittest import mock
 
 import pytest
 
+from config.tests.concurrency import all_at_once
 from tasks.models import Project, Task
 from tasks.services import moves
 from tasks.services import tree as tree_services
-from tasks.tests.test_project_races import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -6,50 +6,23 @@ database lets several threads hold real connections at once.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from audit.context import SYSTEM
 from audit.models import Event, EventType
+from config.tests.concurrency import all_at_once
 from tasks.models import Invitation, InvitationStatus, Membership, Project, Role
 from tasks.services import projects as project_services
 from tasks.services.projects import project_create
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def all_at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Runs each call in its own thread (its own connection), released together; answers their results."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = calls[index]()
-        except BaseException as exc:  # surfaced below: an assertion in a thread would be lost
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    assert all(not thread.is_alive() for thread in threads)
-    return results
 
 
 def slowed_audit() -> Any:

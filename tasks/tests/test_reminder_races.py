@@ -21,11 +21,11 @@ from django_tasks_db.models import DBTaskResult
 from audit.models import Event
 from config.jobs.tests.test_worker_processes import start_worker, wait_until  # noqa: F401 (a fixture)
 from config.jobs.worker import Worker
+from config.tests.concurrency import all_at_once
 from tasks import jobs
 from tasks.models import Notification, Reminder, ReminderDelivery, Task
 from tasks.services.reminders import reminders_fire_due
 from tasks.tests.factories import TaskFactory
-from tasks.tests.test_project_races import all_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
