@@ -19,9 +19,9 @@ from tasks.models import MAX_ID, Notification, NotificationKind, Project, Task
 MAX_TEXT = 500
 
 
-def notify(
+def notify_all(
     *,
-    recipient: Any,
+    recipients: Any,
     kind: NotificationKind | str,
     text: str,
     task: Task | None = None,
@@ -29,50 +29,19 @@ def notify(
     actor: Any = None,
     email: bool = True,
     now: datetime | None = None,
-) -> Notification | None:
-    """Adds a notification to `recipient`'s inbox and, when `email` is true and the recipient keeps
-    `email_notifications` on, queues its email. Nobody is notified of their own action (`actor`), and an
-    inactive account gets nothing. Answers the notification, or None when nothing was made."""
-    if kind not in NotificationKind.values:
-        raise ValueError(f"unknown notification kind {kind!r}")
-    if not recipient.is_active or (actor is not None and actor.pk == recipient.pk):
-        return None
-    notification = Notification.objects.create(
-        recipient=recipient,
-        kind=kind,
-        text=text[:MAX_TEXT],
-        task=task,
-        project=project if project is not None else getattr(task, "project", None),
-        actor=actor,
-        created_at=now or timezone.now(),
-    )
-    if email and recipient.email_notifications:
-        # Imported here: tasks.jobs imports the task services, which import this module.
-        from tasks import jobs as task_jobs
-
-        task_jobs.send_notification_email.enqueue(notification_id=notification.pk)
-    return notification
-
-
-def notify_all(
-    *,
-    recipients: Any,
-    kind: NotificationKind | str,
-    text: str,
-    task: Task | None = None,
-    actor: Any = None,
-    now: datetime | None = None,
 ) -> list[Notification]:
-    """`notify` for several recipients at a fixed cost whatever their number: one INSERT of every
-    notification and one job that fans their emails out (one email job each, in the worker). The same rules:
-    not the actor, active accounts only, email only for those who keep `email_notifications` on."""
+    """Adds a notification to each recipient's inbox, at a fixed cost whatever their number: one INSERT of
+    every notification and, when `email` is true, one job that fans out the emails of those who keep
+    `email_notifications` on (one email job each, in the worker). Nobody is notified of their own action
+    (`actor`), and an inactive account gets nothing. Answers the notifications made."""
     if kind not in NotificationKind.values:
         raise ValueError(f"unknown notification kind {kind!r}")
     wanted = [r for r in recipients if r.is_active and (actor is None or actor.pk != r.pk)]
     if not wanted:
         return []
     created_at = now or timezone.now()
-    project_id = task.project_id if task is not None else None
+    # The task's project by id: no query to load it.
+    project_id = project.pk if project is not None else getattr(task, "project_id", None)
     notifications = Notification.objects.bulk_create(
         [
             Notification(
@@ -88,11 +57,17 @@ def notify_all(
         ]
     )
     mailed = [n.pk for n, recipient in zip(notifications, wanted, strict=True) if recipient.email_notifications]
-    if mailed:
+    if email and mailed:
+        # Imported here: tasks.jobs imports the task services, which import this module.
         from tasks import jobs as task_jobs
 
         task_jobs.send_notification_emails.enqueue(notification_ids=mailed)
     return notifications
+
+
+def notify(*, recipient: Any, **kwargs: Any) -> Notification | None:
+    """`notify_all` for one recipient: the notification, or None when nothing was made."""
+    return next(iter(notify_all(recipients=[recipient], **kwargs)), None)
 
 
 def notification_create(**kwargs: Any) -> Notification | None:
