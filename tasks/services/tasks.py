@@ -142,7 +142,7 @@ def _complete_subtasks(ids: list[int], now: datetime) -> list[int]:
 
 def writable_project(*, user: Any, project_id: int) -> None:
     """A project the caller may add tasks to: one they cannot see is 400 on `project`, a viewer's is 403."""
-    role = tree.member_roles(user=user, project_ids=[project_id]).get(project_id)
+    role = tree.role_in(user=user, project_id=project_id)
     if role is None:
         raise ValidationFailed.on("project", "No such project among yours.")
     if not tree.can_write(role):
@@ -349,14 +349,12 @@ def tasks_bulk(
                 status=Status.PENDING, completed_at=None, updated_at=now, **bump
             )
         elif action == "delete":
-            subtasks = [pk for pk in tree.flatten(tree.descendants_of(ids, condition=LIVE)) if pk not in ids]
+            subtasks = tree.flatten(tree.descendants_of(ids, condition=LIVE))
             lock_rows(subtasks)
             Task.objects.filter(pk__in=[*ids, *subtasks]).update(deleted_at=now, **bump)
         elif action == "restore":
             stamps = list(Task.objects.filter(pk__in=ids).values_list("deleted_at", flat=True).distinct())
-            subtasks = [
-                pk for pk in tree.flatten(tree.descendants_of(ids, condition=Q(deleted_at__in=stamps))) if pk not in ids
-            ]
+            subtasks = tree.flatten(tree.descendants_of(ids, condition=Q(deleted_at__in=stamps)))
             lock_rows(subtasks)
             Task.objects.filter(pk__in=[*ids, *subtasks]).update(deleted_at=None, **bump)
             # A restored task whose parent stays in the trash comes back at the top level.

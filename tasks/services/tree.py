@@ -59,18 +59,9 @@ def siblings_of(*, project_id: int | None, owner_id: Any, parent_id: int | None)
     return scope.order_by("position", "id")
 
 
-def depth_of(task_id: int | None) -> int:
-    """How deep a task sits (a top-level task is 1, none is 0): walks up at most MAX_DEPTH parents."""
-    depth = 0
-    current = task_id
-    while current is not None and depth <= MAX_DEPTH:
-        depth += 1
-        current = Task.objects.filter(pk=current).values_list("parent_id", flat=True).first()
-    return depth
-
-
 def ancestors_of(task_id: int | None) -> list[int]:
-    """The task and its parents up to the top, at most MAX_DEPTH + 1 of them (one query per level)."""
+    """The task and its parents up to the top, at most MAX_DEPTH + 1 of them (one query per level): its depth
+    is their number (a top-level task is 1)."""
     chain: list[int] = []
     current = task_id
     while current is not None and len(chain) <= MAX_DEPTH:
@@ -80,8 +71,8 @@ def ancestors_of(task_id: int | None) -> list[int]:
 
 
 def descendants_of(ids: Iterable[int], *, condition: Q | None = None) -> list[list[int]]:
-    """The subtasks of `ids`, level by level (one query per level, at most MAX_DEPTH levels), among the rows
-    matching `condition` (e.g. live only)."""
+    """The subtasks of `ids` (never one of `ids` itself), level by level (one query per level, at most
+    MAX_DEPTH levels), among the rows matching `condition` (e.g. live only)."""
     levels: list[list[int]] = []
     frontier = list(ids)
     seen = set(frontier)
@@ -161,11 +152,9 @@ def _renumber(siblings: list[tuple[int, int]], index: int) -> int:
     return (index + 1) * GAP
 
 
-def member_roles(*, user: Any, project_ids: Iterable[int]) -> dict[int, str]:
-    """The caller's role in each of these projects (absent: not a member). One query."""
-    return dict(
-        Membership.objects.filter(user=user, project_id__in=list(project_ids)).values_list("project_id", "role")
-    )
+def role_in(*, user: Any, project_id: int) -> str | None:
+    """The caller's role in the project (None: not a member). One query on membership's unique index."""
+    return Membership.objects.filter(user=user, project_id=project_id).values_list("role", flat=True).first()
 
 
 def can_write(role: str | None) -> bool:
