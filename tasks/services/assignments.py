@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from audit.context import RequestContext
 from audit.models import EventType
@@ -71,11 +71,26 @@ def assignments_drop(*, user_id: Any, project_ids: Iterable[int] | None = None) 
     rows = Assignment.objects.filter(user_id=user_id)
     if project_ids is not None:
         rows = rows.filter(task__project_id__in=list(project_ids))
-    affected = list(rows.values_list("task_id", flat=True))
-    if not affected:
-        return 0
-    rows.delete()
-    refresh_assignee_ids(affected)
+    return _drop(rows)
+
+
+def assignments_drop_outsiders(*, task_ids: list[int], project_id: int | None, owner: Any) -> int:
+    """Takes off these tasks (just moved) whoever cannot be assigned where they now are: a non-member of
+    `project_id`, or on a personal task anyone but its `owner`. Answers how many tasks changed."""
+    rows = Assignment.objects.filter(task_id__in=task_ids)
+    if project_id is None:
+        rows = rows.exclude(user=owner)
+    else:
+        rows = rows.exclude(user_id__in=Membership.objects.filter(project_id=project_id).values("user_id"))
+    return _drop(rows)
+
+
+def _drop(rows: QuerySet[Assignment]) -> int:
+    """Deletes these assignments and rewrites the copy of each task they were on."""
+    affected = list(rows.values_list("task_id", flat=True).distinct())
+    if affected:
+        rows.delete()
+        refresh_assignee_ids(affected)
     return len(affected)
 
 

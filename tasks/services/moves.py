@@ -12,10 +12,10 @@ from django.utils import timezone
 from audit.context import RequestContext
 from audit.models import EventType
 from config.http.errors import Conflict
-from tasks.models import LIVE, Assignment, Membership, Task
+from tasks.models import LIVE, Task
 from tasks.selectors.tasks import task_get_for
 from tasks.services import tree
-from tasks.services.assignments import refresh_assignee_ids
+from tasks.services.assignments import assignments_drop_outsiders
 from tasks.services.tasks import audit_task, lock_rows, lock_task, writable_project
 
 UNSET: Any = object()
@@ -61,7 +61,7 @@ def task_move(
             followers.update(project_id=target, version=F("version") + 1)
             if target is None:
                 followers.update(owner=user)
-            _drop_outsiders(task_ids=[task.pk, *descendants], project_id=target, user=user)
+            assignments_drop_outsiders(task_ids=[task.pk, *descendants], project_id=target, owner=user)
             task.refresh_from_db(fields=["assignee_ids", "version"])
             fields.append("assignee_ids")
         now = timezone.now()
@@ -81,17 +81,3 @@ def task_move(
             subtasks=descendants,
         )
     return task
-
-
-def _drop_outsiders(*, task_ids: list[int], project_id: int | None, user: Any) -> None:
-    """Assignees who cannot be assigned where the tasks now are (not members; on a personal task anyone but its
-    owner) are taken off them."""
-    rows = Assignment.objects.filter(task_id__in=task_ids)
-    if project_id is None:
-        rows = rows.exclude(user=user)
-    else:
-        rows = rows.exclude(user_id__in=Membership.objects.filter(project_id=project_id).values("user_id"))
-    affected = list(rows.values_list("task_id", flat=True).distinct())
-    if affected:
-        rows.delete()
-        refresh_assignee_ids(affected)
