@@ -89,10 +89,6 @@ NO_CONTENT = OpenApiResponse(description="Done.")
 # Helpers ------------------------------------------------------------------------------------------------------
 
 
-def _meta(request: Request) -> RequestContext:
-    return RequestContext.from_request(request)
-
-
 def _id(kwargs: dict[str, Any], name: str = "id") -> int:
     # The URL pattern admits only 1 to 19 digits; the services and selectors turn anything past a bigint
     # into a 404.
@@ -158,7 +154,7 @@ class ProjectListView(GenericAPIView[Project]):
     )
     def post(self, request: Request) -> Response:
         data = validated(ProjectWriteSerializer, request)
-        project = services.project_create(owner=request.user, data=data, meta=_meta(request))
+        project = services.project_create(owner=request.user, data=data, meta=RequestContext.from_request(request))
         return Response(project_to_dict(project), status=status.HTTP_201_CREATED)
 
 
@@ -179,7 +175,9 @@ class ProjectDetailView(APIView):
     )
     def patch(self, request: Request, **kwargs: Any) -> Response:
         data = validated(ProjectPatchSerializer, request)
-        project = services.project_update(user=request.user, project_id=_id(kwargs), data=data, meta=_meta(request))
+        project = services.project_update(
+            user=request.user, project_id=_id(kwargs), data=data, meta=RequestContext.from_request(request)
+        )
         return Response(project_to_dict(project))
 
     @extend_schema(
@@ -189,7 +187,7 @@ class ProjectDetailView(APIView):
         responses={204: NO_CONTENT, 403: NOT_OWNER, 404: NOT_FOUND},
     )
     def delete(self, request: Request, **kwargs: Any) -> Response:
-        services.project_delete(user=request.user, project_id=_id(kwargs), meta=_meta(request))
+        services.project_delete(user=request.user, project_id=_id(kwargs), meta=RequestContext.from_request(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -230,7 +228,7 @@ class MemberDetailView(APIView):
             project_id=_id(kwargs),
             member_id=_member_id(kwargs),
             role=data["role"],
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(member_to_dict(member))
 
@@ -248,7 +246,10 @@ class MemberDetailView(APIView):
     )
     def delete(self, request: Request, **kwargs: Any) -> Response:
         services.member_remove(
-            user=request.user, project_id=_id(kwargs), member_id=_member_id(kwargs), meta=_meta(request)
+            user=request.user,
+            project_id=_id(kwargs),
+            member_id=_member_id(kwargs),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -293,7 +294,11 @@ class ProjectInvitationListView(GenericAPIView[Invitation]):
     def post(self, request: Request, **kwargs: Any) -> Response:
         data = validated(InvitationCreateSerializer, request)
         invitation = services.invitation_send(
-            user=request.user, project_id=_id(kwargs), email=data["email"], role=data["role"], meta=_meta(request)
+            user=request.user,
+            project_id=_id(kwargs),
+            email=data["email"],
+            role=data["role"],
+            meta=RequestContext.from_request(request),
         )
         return Response(invitation_to_dict(invitation), status=status.HTTP_202_ACCEPTED)
 
@@ -316,7 +321,7 @@ class ProjectInvitationDetailView(APIView):
             user=request.user,
             project_id=_id(kwargs),
             invitation_id=_id(kwargs, "invitation_id"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -364,7 +369,7 @@ class InvitationAcceptView(APIView):
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
         project_id = services.invitation_accept(
-            user=request.user, invitation_id=_id(kwargs, "invitation_id"), meta=_meta(request)
+            user=request.user, invitation_id=_id(kwargs, "invitation_id"), meta=RequestContext.from_request(request)
         )
         return _project_response(request, project_id)
 
@@ -380,5 +385,7 @@ class InvitationDeclineView(APIView):
         responses={204: NO_CONTENT, 404: INVITATION_NOT_FOUND, 409: CLOSED},
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
-        services.invitation_decline(user=request.user, invitation_id=_id(kwargs, "invitation_id"), meta=_meta(request))
+        services.invitation_decline(
+            user=request.user, invitation_id=_id(kwargs, "invitation_id"), meta=RequestContext.from_request(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

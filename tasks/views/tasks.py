@@ -103,10 +103,6 @@ NOT_MODIFIED = OpenApiResponse(description="If-None-Match matched the current ET
 IDEMPOTENCY_KEY_MAX = 255
 
 
-def _meta(request: Request) -> RequestContext:
-    return RequestContext.from_request(request)
-
-
 def _task_id(kwargs: dict[str, Any]) -> int:
     # The URL pattern admits only 1 to 19 digits; the services turn anything past a bigint into a 404.
     return int(kwargs["id"])
@@ -194,7 +190,9 @@ class TaskListView(GenericAPIView[Task]):
         key = _idempotency_key(request)
         if key is None:
             task = services.task_create(
-                user=request.user, data=validated(TaskWriteSerializer, request), meta=_meta(request)
+                user=request.user,
+                data=validated(TaskWriteSerializer, request),
+                meta=RequestContext.from_request(request),
             )
             return _task_response(task, status.HTTP_201_CREATED)
         fingerprint = services.request_fingerprint(request.data)
@@ -205,7 +203,7 @@ class TaskListView(GenericAPIView[Task]):
                 key=key,
                 fingerprint=fingerprint,
                 data=validated(TaskWriteSerializer, request),
-                meta=_meta(request),
+                meta=RequestContext.from_request(request),
                 render=task_to_dict,
             )
         response = Response(json.loads(stored.body), status=stored.status, headers={"ETag": stored.etag})
@@ -273,7 +271,7 @@ class TaskDetailView(APIView):
             data=validated(TaskWriteSerializer, request),
             replace=True,
             if_match=request.headers.get("If-Match"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return _task_response(task)
 
@@ -290,7 +288,7 @@ class TaskDetailView(APIView):
             task_id=_task_id(kwargs),
             data=validated(TaskPatchSerializer, request),
             if_match=request.headers.get("If-Match"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return _task_response(task)
 
@@ -304,7 +302,7 @@ class TaskDetailView(APIView):
             user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -325,7 +323,7 @@ class TaskCompleteView(APIView):
             user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return _task_response(task)
 
@@ -346,7 +344,7 @@ class TaskReopenView(APIView):
             user=request.user,
             task_id=_task_id(kwargs),
             if_match=request.headers.get("If-Match"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return _task_response(task)
 
@@ -366,7 +364,9 @@ class TaskRestoreView(APIView):
         },
     )
     def post(self, request: Request, **kwargs: Any) -> Response:
-        task = services.task_restore(user=request.user, task_id=_task_id(kwargs), meta=_meta(request))
+        task = services.task_restore(
+            user=request.user, task_id=_task_id(kwargs), meta=RequestContext.from_request(request)
+        )
         return _task_response(task)
 
 
@@ -397,7 +397,7 @@ class TaskMoveView(APIView):
         task = moves.task_move(
             user=request.user,
             task_id=_task_id(kwargs),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
             project=data.get("project", moves.UNSET),
             parent=data.get("parent", moves.UNSET),
             after=data.get("after"),
@@ -433,7 +433,7 @@ class BulkView(APIView):
             action=data["action"],
             ids=data["ids"],
             fields=data.get("fields"),
-            meta=_meta(request),
+            meta=RequestContext.from_request(request),
         )
         return Response({"updated": updated})
 
@@ -545,7 +545,9 @@ class ExportView(GenericAPIView[Task]):
         if export_format not in _EXPORTS:
             raise ValidationFailed.on("format", "Choose json or csv.")
         rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
-        services.tasks_export_record(user=request.user, export_format=export_format, meta=_meta(request))
+        services.tasks_export_record(
+            user=request.user, export_format=export_format, meta=RequestContext.from_request(request)
+        )
         content_type, chunks = _EXPORTS[export_format]
         tasks = (task_row_to_dict(row) for row in rows.iterator(chunk_size=EXPORT_CHUNK_ROWS))
         response = StreamingHttpResponse(chunks(tasks), content_type=content_type)
