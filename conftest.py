@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import PASSWORD, UserFactory
 from config.jobs.worker import Worker
 
-IS_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+IS_POSTGRES = connection.vendor == "postgresql"
 IS_REDIS = bool(settings.REDIS_URL)
 
 

@@ -147,17 +147,27 @@ MIDDLEWARE = [
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Everywhere, so nothing outside the CSRF-exempt API views escapes it.
     "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Runs BROWSER_MIDDLEWARE, below, for every path outside /api/ (config/http/browser.py).
+    "config.http.browser.BrowserOnlyMiddleware",
+]
+# What only the browser-facing pages (the admin, static files) need; the API authenticates with bearer tokens,
+# so its requests skip these layers.
+BROWSER_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so a locked-out admin login is answered by axes.
     "axes.middleware.AxesMiddleware",
 ]
+# The admin's and axes' checks look for their middleware in MIDDLEWARE only; it is in BROWSER_MIDDLEWARE,
+# which serves every admin page (config/tests/test_browser_middleware.py).
+SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410", "axes.W002"]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -193,6 +203,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The same backend, with a health check that polls the socket instead of a round trip (config/db/).
+    DATABASES["default"]["ENGINE"] = "config.db.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
