@@ -71,6 +71,7 @@ class HasTag(models.Lookup):
 # Live tasks and the trash: the one definition of each, used by the queryset methods and the partial indexes.
 LIVE = Q(deleted_at__isnull=True)
 TRASHED = Q(deleted_at__isnull=False)
+PERSONAL = Q(project__isnull=True)
 
 
 # A task is personal (only its creator sees it) or in a project (every member sees it), and a subtask sits at
@@ -184,6 +185,10 @@ class Task(models.Model):
             models.Index(fields=["owner", "status"], name="task_owner_status_idx", condition=LIVE),
             models.Index(fields=["owner", "due_at"], name="task_owner_due_idx", condition=LIVE),
             models.Index(fields=["owner", "created_at", "id"], name="task_owner_created_idx", condition=LIVE),
+            # The personal half of the default list, newest first (tasks/selectors/tasks.py, TaskListRows).
+            models.Index(
+                fields=["owner", "created_at", "id"], name="task_personal_created_idx", condition=LIVE & PERSONAL
+            ),
             models.Index(fields=["owner", "priority", "id"], name="task_owner_priority_idx", condition=LIVE),
             models.Index(fields=["owner", "deleted_at"], name="task_owner_trash_idx", condition=TRASHED),
             # A project's tasks, newest first (the list of a member); its trash; the siblings of a parent.
@@ -483,3 +488,6 @@ class Notification(models.Model):
 
 # The change log behind sync, in its own module; imported here so Django registers the model.
 from tasks.changelog import Change, ChangeKind  # noqa: E402, F401
+
+# The live-task counters behind the list's total, likewise.
+from tasks.tallies import Tally  # noqa: E402, F401

@@ -16,11 +16,23 @@ from django.db.models import QuerySet
 
 
 class CompiledQuery:
-    def __init__(self, name: str, build: Callable[[], QuerySet[Any]], *, param_count: int) -> None:
-        """`build` returns the queryset with placeholder values for its `param_count` parameters."""
+    def __init__(
+        self,
+        name: str,
+        build: Callable[[], QuerySet[Any]],
+        *,
+        param_count: int,
+        sql: Callable[[Any], str] | None = None,
+    ) -> None:
+        """`build` returns the queryset with placeholder values for its `param_count` parameters.
+
+        `sql(connection)`, when given, is run instead of the queryset's own SQL (for a statement the ORM cannot
+        say); its rows begin with the queryset's columns, converted as the ORM would, and may carry more.
+        """
         self._attr = f"_taskdesk_compiled_{name}"
         self._build = build
         self._param_count = param_count
+        self._sql = sql
 
     def _compiled(self, connection: Any) -> tuple[str, Any, Any]:
         compiled = getattr(connection, self._attr, None)
@@ -31,6 +43,8 @@ class CompiledQuery:
             # silently bind values to the wrong placeholders.
             if len(params) != self._param_count:
                 raise RuntimeError(f"{self._attr}: expected {self._param_count} parameters, got {len(params)}")
+            if self._sql is not None:
+                sql = self._sql(connection)
             converters = compiler.get_converters([column for column, _, _ in compiler.select])
             compiled = (sql, compiler, converters)
             setattr(connection, self._attr, compiled)

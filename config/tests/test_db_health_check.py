@@ -37,7 +37,7 @@ def backend_pid() -> int:
 
 def test_a_sound_connection_is_checked_without_a_query(transactional_db: Any) -> None:
     pid = backend_pid()
-    connection.health_check_done = False
+    connection.health_check_done = False  # type: ignore[attr-defined]
     connection.close_if_health_check_failed()
     assert connection.connection is not None
     # The server saw nothing after our own statement: no SELECT 1 went over the wire.
@@ -52,6 +52,6 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_query(transac
         assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid]).fetchone()[0]
     # Between requests, as Django does at the start of each one.
     close_old_connections()
-    connection.health_check_done = False
+    connection.health_check_done = False  # type: ignore[attr-defined]
     connection.close_if_health_check_failed()
     assert backend_pid() != pid

@@ -15,23 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Q
 
-from tasks.changelog import Change, ChangeKind
+from tasks.changelog import Change, ChangeKind, Position, position_from, position_sql
 from tasks.models import Task
 from tasks.selectors.projects import project_list_for
 from tasks.selectors.tasks import task_list_for
 from tasks.serializers.projects import project_to_dict
 from tasks.serializers.tasks import TASK_COLUMNS, task_row_to_dict
-
-# PostgreSQL: the current snapshot as text, "xmin:xmax:xip,xip,...": the oldest transaction in flight, the
-# first not yet begun, and those in flight between them. Parsed here: the cheapest form to ask for.
-_PG_POSITION = "SELECT pg_current_snapshot()::text"
-# SQLite: writers are serialised, so the next id of the log is the position.
-_SQLITE_POSITION = "SELECT COALESCE(MAX(seq), 0) + 1 FROM sqlite_sequence WHERE name = 'tasks_change'"
-# Past this many transactions in flight a position keeps xmin alone (every row from it on): as safe, a
-# little more to read again, and a cursor and an ETag of bounded size.
-MAX_PENDING = 32
 
 # The rows that concern a user since a position: their own (personal tasks, their memberships) and those of
 # the projects they are in now. Two index ranges, (user_id, xid) and (project_id, xid) per membership; a UNION
@@ -51,36 +41,6 @@ _CHANGED = """
 _CHUNK = 500
 
 
-@dataclass(frozen=True)
-class Position:
-    """A point of the change log: every transaction below `base` that is not in `pending` had finished when
-    it was taken. What a reader has not seen yet is the rows at or above `base` and those of `pending`."""
-
-    base: int
-    pending: tuple[int, ...] = ()
-
-    def since(self) -> tuple[str, list[int]]:
-        """The SQL condition on `xid` (and its parameters) for the rows not seen from this position."""
-        if not self.pending:
-            return "xid >= %s", [self.base]
-        return f"(xid >= %s OR xid IN ({', '.join(['%s'] * len(self.pending))}))", [self.base, *self.pending]
-
-    def q(self) -> Q:
-        return Q(xid__gte=self.base) | Q(xid__in=self.pending) if self.pending else Q(xid__gte=self.base)
-
-    def to_list(self) -> list[int]:
-        return [self.base, *self.pending]
-
-    @classmethod
-    def from_list(cls, values: Any) -> Position | None:
-        """From `to_list()`'s form; None if it is not one."""
-        if not isinstance(values, list) or not 1 <= len(values) <= MAX_PENDING + 1:
-            return None
-        if not all(isinstance(value, int) and not isinstance(value, bool) and value >= 0 for value in values):
-            return None
-        return cls(values[0], tuple(values[1:]))
-
-
 def _alias() -> str:
     return router.db_for_read(Change)
 
@@ -91,18 +51,10 @@ def _user_param(user: Any, alias: str) -> Any:
 
 def change_position() -> Position:
     """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL."""
-    alias = _alias()
-    connection = connections[alias]
+    connection = connections[_alias()]
     with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(_SQLITE_POSITION)
-            return Position(int(cursor.fetchone()[0]))
-        cursor.execute(_PG_POSITION)
-        xmin, xmax, in_flight = cursor.fetchone()[0].split(":")
-    pending = in_flight.split(",") if in_flight else []
-    if len(pending) > MAX_PENDING:
-        return Position(int(xmin))
-    return Position(int(xmax), tuple(sorted(int(xid) for xid in pending)))
+        cursor.execute(f"SELECT {position_sql(connection.vendor)}")
+        return position_from(cursor.fetchone()[0], connection.vendor)
 
 
 def changed_since(*, user: Any, position: Position) -> bool:

@@ -9,12 +9,12 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, OuterRef, Q, Subquery, Window
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
-from config.http.pagination import PAGE_TOTAL
+from tasks.changelog import Position, position_from, position_sql
 from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Membership, Role, Status, Task, TaskQuerySet
 
 # Newest first; the id breaks ties so pages never repeat or skip a task.
@@ -58,26 +58,71 @@ def role_of(task: Task) -> str:
     return getattr(task, "role", None) or Role.OWNER
 
 
+# The default list's page, its total and the change-log position, in one statement. The page merges the
+# caller's personal tasks and each of their projects' tasks, every branch walking its own index newest first
+# and stopping after the rows the page can need (PostgreSQL: a LATERAL branch per membership), so its cost
+# follows the page and the number of projects, not the number of tasks. The total is the caller's tallies
+# (tasks/tallies.py), not a count of their rows. `head` always yields one row, so an empty page still brings
+# the total and the position.
+_HEAD = """
+    SELECT (SELECT COALESCE(SUM(live), 0) FROM tasks_tally
+            WHERE user_id = %s OR project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)) AS total,
+           {position} AS position
+"""
+_PG_PAGE = """
+    SELECT {columns} FROM (
+        (SELECT {columns} FROM tasks_task WHERE owner_id = %s AND project_id IS NULL AND deleted_at IS NULL
+         ORDER BY created_at DESC, id DESC LIMIT %s)
+        UNION ALL
+        (SELECT branch.* FROM tasks_membership AS member CROSS JOIN LATERAL (
+            SELECT {columns} FROM tasks_task WHERE project_id = member.project_id AND deleted_at IS NULL
+            ORDER BY created_at DESC, id DESC LIMIT %s) AS branch
+         WHERE member.user_id = %s)
+    ) AS merged ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+"""
+# SQLite (development, tests): the same rows, from the one condition of `visible_to`.
+_SQLITE_PAGE = """
+    SELECT {columns} FROM tasks_task WHERE deleted_at IS NULL
+        AND ((project_id IS NULL AND owner_id = %s)
+             OR project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s))
+    ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
+"""
+_DEFAULT_PAGE = """
+    SELECT page.*, head.total, head.position FROM ({head}) AS head LEFT JOIN ({page}) AS page ON 1 = 1
+    ORDER BY page.created_at DESC, page.id DESC
+"""
+
+
+def _default_page_sql(columns: tuple[str, ...], connection: Any) -> str:
+    column_of = {field.attname: field.column for field in Task._meta.concrete_fields}
+    names = ", ".join(connection.ops.quote_name(column_of[name]) for name in columns)
+    page = _PG_PAGE if connection.vendor == "postgresql" else _SQLITE_PAGE
+    return _DEFAULT_PAGE.format(
+        head=_HEAD.format(position=position_sql(connection.vendor)), page=page.format(columns=names)
+    )
+
+
 @cache
 def _default_page_query(columns: tuple[str, ...]) -> CompiledQuery:
+    if not {"created_at", "id"} <= set(columns):
+        raise ValueError("the default page is ordered by created_at and id: read both")
     return CompiledQuery(
         f"task_default_page_{abs(hash(columns))}",
-        lambda: (
-            task_list_for(user=uuid.UUID(int=0))
-            .annotate(**{PAGE_TOTAL: Window(Count("*"))})
-            .values_list(*columns, PAGE_TOTAL)
-        ),
-        # The user's id twice: their personal tasks, and their memberships.
+        # What the rows' first columns are and how the ORM converts them.
+        lambda: task_list_for(user=uuid.UUID(int=0)).values_list(*columns),
         param_count=2,
+        sql=lambda connection: _default_page_sql(columns, connection),
     )
 
 
 class TaskListRows:
-    """The plain list (no filter, default order) for the paginator: each page and the total in one query.
+    """The plain list (no filter, default order) for the paginator: each page, the total and the change-log
+    position in one query, whatever the size of the caller's history.
 
-    This is the request an SPA makes most, so its SQL is compiled once per connection (config/http/compiled.py)
-    instead of being rebuilt by the ORM on every request. Rows are `columns` plus the total, as
-    `task_list_for(...).annotate(total=Window(Count("*"))).values_list(*columns, "total")` would give.
+    This is the request an SPA makes most: its SQL is fixed and prepared once per connection
+    (config/http/compiled.py), the page walks indexes newest first and the total comes from counters. Rows are
+    `columns` plus the total, as `task_list_for(...).annotate(total=Window(Count("*"))).values_list(*columns,
+    "total")` would give; `position` is the change log's position of the page's own snapshot (for its ETag).
     """
 
     ordered = True
@@ -85,16 +130,29 @@ class TaskListRows:
     def __init__(self, *, user: Any, columns: tuple[str, ...]) -> None:
         self.user = user
         self.columns = columns
+        self.total: int | None = None
+        self.position: Position | None = None
 
     def page_rows(self, *, offset: int, limit: int) -> list[tuple[Any, ...]]:
         alias = router.db_for_read(Task)
-        owner = Task._meta.get_field("owner").get_db_prep_value(self.user.pk, connections[alias])
-        return _default_page_query(self.columns).rows(
-            using=alias, params=[owner, owner], suffix=" LIMIT %s OFFSET %s", suffix_params=[limit, offset]
-        )
+        connection = connections[alias]
+        user = Task._meta.get_field("owner").get_db_prep_value(self.user.pk, connection)
+        if connection.vendor == "postgresql":
+            page = [user, offset + limit, offset + limit, user, limit, offset]
+        else:
+            page = [user, user, limit, offset]
+        rows = _default_page_query(self.columns).rows(using=alias, params=[user, user, *page])
+        head = rows[0]
+        self.total = int(head[-2])
+        self.position = position_from(head[-1], connection.vendor)
+        if head[0] is None:  # the head alone: no task on this page
+            return []
+        return [row[:-1] for row in rows]
 
     def count(self) -> int:
-        return task_list_for(user=self.user).count()
+        if self.total is None:
+            return task_list_for(user=self.user).count()
+        return self.total
 
 
 def task_trash_for(*, user: Any) -> TaskQuerySet:

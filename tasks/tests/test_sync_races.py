@@ -22,8 +22,8 @@ from rest_framework.test import APIClient
 from accounts.services.sessions import session_open
 from accounts.tests.factories import UserFactory
 from audit.context import SYSTEM
+from tasks import changelog
 from tasks.models import Membership, Project, Role, Task
-from tasks.selectors import sync as sync_selectors
 from tasks.services.projects import project_create
 from tasks.services.tasks import tasks_purge_deleted
 from tasks.tests.factories import TaskFactory
@@ -65,7 +65,7 @@ def test_a_write_that_commits_after_a_sync_read_comes_in_the_next_sync(
 ) -> None:
     if in_flight == "too many to list":
         # Past MAX_PENDING transactions in flight a position keeps only xmin: the same promise, more repeated.
-        monkeypatch.setattr(sync_selectors, "MAX_PENDING", 0)
+        monkeypatch.setattr(changelog, "MAX_PENDING", 0)
     slow = TaskFactory(owner=user, project=project, title="Before")
     replica = Replica(_client(editor))
     replica.sync()

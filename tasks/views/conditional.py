@@ -36,6 +36,10 @@ _SALT = "tasks.list.etag"
 _TIME_DEPENDENT = ("overdue",)
 
 
+def _time_dependent(request: Request) -> bool:
+    return any(name in request.query_params for name in _TIME_DEPENDENT)
+
+
 def _digest(request: Request, position: str) -> str:
     query = request.META.get("QUERY_STRING", "")
     return salted_hmac(_SALT, f"{request.user.pk}|{request.path}|{query}|{position}", algorithm="sha256").hexdigest()[
@@ -56,20 +60,37 @@ def _position(request: Request, tag: str) -> Position | None:
     return Position.from_list([int(part) for part in encoded.split("-")])
 
 
-def list_etag(request: Request) -> tuple[str | None, Response | None]:
-    """(the ETag to send with the page, or a 304 to answer instead of building it). Call it before reading
-    the page: its position must not be later than the page's read."""
-    if any(name in request.query_params for name in _TIME_DEPENDENT):
-        return None, None
+def not_modified(request: Request) -> Response | None:
+    """A 304 when If-None-Match holds a tag this API issued for this request that still holds, else None."""
+    if _time_dependent(request):
+        return None
     header = request.headers.get("If-None-Match")
     if header:
         for tag in header.split(",")[:8]:
             position = _position(request, tag)
             if position is not None and not changed_since(user=request.user, position=position):
                 etag = tag.strip()
-                return etag, Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-    encoded = _encode(change_position())
-    return f'W/"{encoded}.{_digest(request, encoded)}"', None
+                return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return None
+
+
+def etag_for(request: Request, position: Position | None) -> str | None:
+    """The ETag of a page read at `position` (or at a position taken before it was read)."""
+    if position is None or _time_dependent(request):
+        return None
+    encoded = _encode(position)
+    return f'W/"{encoded}.{_digest(request, encoded)}"'
+
+
+def list_etag(request: Request) -> tuple[str | None, Response | None]:
+    """(the ETag to send with the page, or a 304 to answer instead of building it). Call it before reading
+    the page: its position must not be later than the page's read."""
+    response = not_modified(request)
+    if response is not None:
+        return response["ETag"], response
+    if _time_dependent(request):
+        return None, None
+    return etag_for(request, change_position()), None
 
 
 def with_etag(response: Response, etag: str | None) -> Response:

@@ -163,15 +163,19 @@ class TaskListView(GenericAPIView[Task]):
         responses={200: TaskSerializer(many=True), 304: NOT_MODIFIED},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
-        etag, not_modified = conditional.list_etag(request)
-        if not_modified is not None:
-            return not_modified
-        rows: Any
         if TaskFilter.is_filtered(request.query_params):
-            rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
+            etag, not_modified = conditional.list_etag(request)
+            if not_modified is not None:
+                return not_modified
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS))
         else:
-            rows = selectors.TaskListRows(user=request.user, columns=TASK_COLUMNS)
-        page = self.paginate_queryset(rows)
+            # The default list reads its ETag's position in the page's own query.
+            not_modified = conditional.not_modified(request)
+            if not_modified is not None:
+                return not_modified
+            rows: Any = selectors.TaskListRows(user=request.user, columns=TASK_COLUMNS)
+            page = self.paginate_queryset(rows)
+            etag = conditional.etag_for(request, rows.position)
         return conditional.with_etag(self.get_paginated_response([task_row_to_dict(row) for row in page or ()]), etag)
 
     @extend_schema(
