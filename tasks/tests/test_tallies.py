@@ -110,7 +110,7 @@ def test_the_default_page_merges_personal_and_project_tasks_newest_first(user: A
     start = timezone.now() - timedelta(days=1)
     made = []
     for n in range(24):
-        project = projects[n % 4] if n % 4 < 3 else None
+        project: Project | None = projects[n % 4] if n % 4 < 3 else None
         made.append(
             TaskFactory(
                 owner=user if project is None else mate,
