@@ -105,18 +105,15 @@ def test_an_empty_page_and_a_page_past_the_end_still_know_the_total(user: Any, o
 def test_the_default_page_merges_personal_and_project_tasks_newest_first(user: Any, owner_client: Any) -> None:
     mate = UserFactory()
     projects = [Project.objects.create(name=f"P{n}") for n in range(3)]
-    for project in projects:
-        Membership.objects.create(project=project, user=user, role=Role.VIEWER)
+    for each in projects:
+        Membership.objects.create(project=each, user=user, role=Role.VIEWER)
     start = timezone.now() - timedelta(days=1)
-    made = []
     for n in range(24):
-        project: Project | None = projects[n % 4] if n % 4 < 3 else None
-        made.append(
-            TaskFactory(
-                owner=user if project is None else mate,
-                project=project,
-                created_at=start + timedelta(minutes=n // 2),  # pairs share a moment: the id breaks the tie
-            )
+        project = projects[n % 4] if n % 4 < 3 else None
+        TaskFactory(
+            owner=user if project is None else mate,
+            project=project,
+            created_at=start + timedelta(minutes=n // 2),  # pairs share a moment: the id breaks the tie
         )
     TaskFactory.create_batch(2, owner=mate)  # someone else's personal tasks
     expected = list(task_list_for(user=user).values_list("id", flat=True))
