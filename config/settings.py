@@ -329,7 +329,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.SessionTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["config.http.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["config.http.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.http.negotiation.JSONOnlyNegotiation",
     "DEFAULT_PAGINATION_CLASS": "config.http.pagination.PageNumberPagination",

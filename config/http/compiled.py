@@ -8,11 +8,13 @@ values. Rows go through the same converters the ORM applies, so values are exact
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 
 
 class CompiledQuery:
@@ -45,7 +47,7 @@ class CompiledQuery:
                 raise RuntimeError(f"{self._attr}: expected {self._param_count} parameters, got {len(params)}")
             if self._sql is not None:
                 sql = self._sql(connection)
-            converters = compiler.get_converters([column for column, _, _ in compiler.select])
+            converters = _fast_json(compiler.get_converters([column for column, _, _ in compiler.select]))
             compiled = (sql, compiler, converters)
             setattr(connection, self._attr, compiled)
         return compiled
@@ -62,3 +64,25 @@ class CompiledQuery:
         if converters:
             return [tuple(row) for row in compiler.apply_converters(rows, converters)]
         return rows
+
+
+def _json_from_db(value: Any, expression: Any, connection: Any) -> Any:
+    """JSONField.from_db_value, decoding with orjson (the standard library for what orjson refuses)."""
+    if value is None:
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+
+
+def _fast_json(converters: dict[int, tuple[list[Any], Any]]) -> dict[int, tuple[list[Any], Any]]:
+    """The same converters, with a plain JSON column's (no custom decoder) decoded by `_json_from_db`."""
+    for index, (functions, expression) in converters.items():
+        field = getattr(expression, "output_field", None)
+        if isinstance(field, JSONField) and field.decoder is None and functions == [field.from_db_value]:
+            converters[index] = ([_json_from_db], expression)
+    return converters

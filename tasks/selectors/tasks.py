@@ -160,15 +160,29 @@ def task_trash_for(*, user: Any) -> TaskQuerySet:
     return Task.objects.visible_to(user).trashed().order_by("-deleted_at", "-id")
 
 
+_TASK_FIELDS = [field.attname for field in Task._meta.concrete_fields]
+_task_query = CompiledQuery(
+    "task_get_for",
+    lambda: Task.objects.visible_to(uuid.UUID(int=0)).live().filter(pk=0),
+    # The user's id twice (their personal tasks, their memberships), then the task's.
+    param_count=3,
+)
+
+
 def task_get_for(*, user: Any, task_id: int) -> Task:
     """A live task the caller can see; anything else (another user's, a project they are not in, trashed,
-    absent) is the same 404. Reads need no role: a write takes it with the row lock (`with_role`)."""
+    absent) is the same 404. Reads need no role: a write takes it with the row lock (`with_role`).
+
+    The same instance as `task_list_for(user=user).get(pk=task_id)`, from SQL compiled once per connection
+    (config/http/compiled.py): every read of one task, and every write before its lock, starts here."""
     if not 0 < task_id <= MAX_ID:
         raise task_not_found()
-    task = task_list_for(user=user).filter(pk=task_id).first()
-    if task is None:
+    alias = router.db_for_read(Task)
+    who = Task._meta.get_field("owner").get_db_prep_value(user.pk, connections[alias])
+    rows = _task_query.rows(using=alias, params=[who, who, task_id])
+    if not rows:
         raise task_not_found()
-    return task
+    return Task.from_db(alias, _TASK_FIELDS, rows[0])
 
 
 def task_stats_for(*, user: Any, project: int | str | None = None, now: datetime | None = None) -> dict[str, Any]:
