@@ -143,10 +143,13 @@ MIDDLEWARE = [
     "config.http.metrics.MetricsMiddleware",
     "config.http.middleware.NulFreeHeadersMiddleware",
     "config.http.middleware.RequestIDMiddleware",
+    # Before the middlewares that answer early (413, 503), so their answers get the security headers too.
+    "django.middleware.security.SecurityMiddleware",
+    "config.http.security_headers.ContentSecurityPolicyMiddleware",
+    "config.http.security_headers.HttpsOnlyApiMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Everywhere, so nothing outside the CSRF-exempt API views escapes it.
@@ -486,13 +489,17 @@ LOGGING = {
     },
 }
 
+# The machine endpoints: everything under /api/ but the two documentation pages people open in a browser.
+API_PATHS = r"^api/(?!docs/|redoc/)"
+
 # Production hardening; `manage.py check --deploy` passes with these. SECURE_SSL_REDIRECT=false allows
 # plain HTTP behind a TLS-terminating proxy or for a local loopback run of the production settings.
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network. The API is not
+    # redirected either: plain HTTP is refused there (config/http/security_headers.py HttpsOnlyApiMiddleware).
+    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$", API_PATHS]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
