@@ -44,7 +44,7 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     value = os.environ.get(name, "").strip()
     if value == "":
         return default
@@ -54,6 +54,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
     if number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
     return number
 
 
@@ -104,8 +106,18 @@ if DJANGO_ENV not in {"development", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be development or production.")
 PRODUCTION = DJANGO_ENV == "production"
 
+# The SECRET_KEY signs the JWTs (HS256: a key shorter than the hash is guessable offline from one token),
+# password reset and verification links, and derives the field encryption key: production refuses a weak one
+# (the bar of Django's own deploy check, security.W009).
+MIN_SECRET_KEY_LENGTH = 50
+
 if PRODUCTION:
     SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters in production, e.g. the output "
+            "of `python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
+        )
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS is required in production.")
@@ -273,9 +285,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 
 # Tokens and sessions.
-ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 15, minimum=1)
-REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 7, minimum=1)
-SESSION_MAX_DAYS = env_int("SESSION_MAX_DAYS", 30, minimum=1)
+# Ceilings, so a typo cannot make a token or a session live for years (docs/security.md, V7.3).
+ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 15, minimum=1, maximum=60)
+REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=90)
+SESSION_MAX_DAYS = env_int("SESSION_MAX_DAYS", 30, minimum=1, maximum=365)
 REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 10)
 # A session's last_used_at is written at most this often, so reads do not each cost a write.
 SESSION_TOUCH_SECONDS = 60
@@ -290,6 +303,10 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
     "LEEWAY": 0,
+    # Stamped in every token and required on every token read (PyJWT checks both), so a JWT minted by another
+    # service that happens to share the key, or for another purpose, is not taken for one of ours.
+    "AUDIENCE": "taskdesk-api",
+    "ISSUER": "taskdesk",
 }
 
 # Secrets stored in the database (TOTP secrets) are encrypted with these keys (accounts/fields.py). Rotation:
