@@ -251,6 +251,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.BCryptPasswordHasher",
 ]
+# Words of this service's context that a password must not be built around (docs/security.md, ASVS 6.2.11).
+PASSWORD_CONTEXT_WORDS = ("taskdesk", "task desk", "todo")
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -260,6 +262,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.ContextWordsValidator", "OPTIONS": {"words": PASSWORD_CONTEXT_WORDS}},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60
 
