@@ -176,6 +176,7 @@ BROWSER_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.staff_sessions.StaffSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so a locked-out admin login is answered by axes.
     "axes.middleware.AxesMiddleware",
@@ -411,6 +412,16 @@ CORS_ALLOW_HEADERS = [
 CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition", "Idempotent-Replayed"]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
+
+# The admin's sign-in (a Django session cookie): it ends after an idle hour, 12 hours after sign-in however
+# busy it is (accounts/staff_sessions.py), and when the browser closes, instead of Django's two weeks.
+ADMIN_SESSION_IDLE_MINUTES = 60
+ADMIN_SESSION_MAX_HOURS = 12
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 ADMIN_URL = env_str("ADMIN_URL", "admin/")
 if not ADMIN_URL.endswith("/"):
