@@ -21,6 +21,7 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.apps import apps
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
@@ -33,12 +34,50 @@ from accounts.filters import user_search
 from accounts.models import ApiToken, ApiTokenQuerySet, Session, SessionQuerySet, User, normalize_email
 from accounts.validators import validate_email_characters
 from audit.context import RequestContext
-from config.http.errors import ActionRefused
+from config.http.errors import AccountLocked, ActionRefused, MfaInvalid
 from tasks.selectors.projects import sole_owned_projects
 
 admin.site.site_header = "Taskdesk administration"
 admin.site.site_title = "Taskdesk administration"
 admin.site.index_title = "Staff console"
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in asks a staff member who turned two-factor on for their code, as the API's login does.
+
+    Without it, a staff password alone would open the admin (the most powerful door) while the API asked for
+    a second factor. The code is checked and spent by the same service as `login/mfa`, and a wrong one counts
+    toward the same lockout; an empty one is only a prompt (the password was right, nothing is spent).
+    """
+
+    code = forms.CharField(
+        label="Two-factor code",
+        required=False,
+        max_length=64,
+        help_text="Only if two-factor sign-in is on: the code from your app, or a recovery code.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    )
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not user.mfa_enabled:
+            return
+        code = self.cleaned_data.get("code") or ""
+        if not code:
+            raise forms.ValidationError("Enter the code from your authenticator app, or a recovery code.")
+        # The admin's login view always builds this form with its request (AuthenticationForm(request, ...)).
+        request = cast(HttpRequest, self.request)
+        try:
+            services.signin.second_factor_verify(
+                user=user, code=code, meta=RequestContext.from_request(request), via="admin"
+            )
+        except AccountLocked:
+            raise forms.ValidationError("Too many failed sign-ins for this account; try again later.") from None
+        except MfaInvalid:
+            raise forms.ValidationError("The two-factor code is incorrect, expired or already used.") from None
+
+
+admin.site.login_form = StaffAuthenticationForm
 
 
 def _actor(request: HttpRequest) -> User:

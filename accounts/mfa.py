@@ -19,15 +19,21 @@ PERIOD = 30
 # One step either side of now: a phone clock off by up to 30 s, or a code typed as it rolled over.
 DRIFT_STEPS = 1
 RECOVERY_CODE_COUNT = 10
-# 16 characters of base32: 80 bits, so their SHA-256 in a dump cannot be searched back to a code.
-_RECOVERY_GROUPS = 4
+# 24 characters of base32: 120 bits. A stored secret of 112 bits or more may be kept as a plain SHA-256
+# (ASVS 5.0 6.5.2): nobody searches a space that large back from a digest in a dump. Codes issued before
+# (16 characters, 80 bits) still sign in until the user makes new ones.
+_RECOVERY_GROUPS = 6
 _RECOVERY_GROUP_LEN = 4
+_LEGACY_RECOVERY_LEN = 16
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
 MFA_TOKEN_PREFIX = "mfa_"
 
 _SEPARATORS = re.compile(r"[\s-]+")
 _TOTP_CODE = re.compile(rf"^[0-9]{{{DIGITS}}}$")
-_RECOVERY_CODE = re.compile(rf"^[{_RECOVERY_ALPHABET}]{{{_RECOVERY_GROUPS * _RECOVERY_GROUP_LEN}}}$")
+_RECOVERY_CODE = re.compile(
+    rf"^(?:[{_RECOVERY_ALPHABET}]{{{_RECOVERY_GROUPS * _RECOVERY_GROUP_LEN}}}"
+    rf"|[{_RECOVERY_ALPHABET}]{{{_LEGACY_RECOVERY_LEN}}})$"
+)
 
 
 def new_secret() -> str:
@@ -75,7 +81,7 @@ def is_recovery_code(code: str) -> bool:
 
 
 def new_recovery_codes() -> list[str]:
-    """Ten fresh codes, shown grouped (`abcd-efgh-ijkl-mnop`); any spacing or case is accepted back."""
+    """Ten fresh codes, shown grouped (`abcd-efgh-ijkl-mnop-qrst-uvwx`); any spacing or case is accepted back."""
     codes = []
     for _ in range(RECOVERY_CODE_COUNT):
         raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(_RECOVERY_GROUPS * _RECOVERY_GROUP_LEN))

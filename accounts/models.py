@@ -225,7 +225,8 @@ class TotpDevice(models.Model):
 
 
 class RecoveryCode(models.Model):
-    """One single-use recovery code, stored as the SHA-256 of an 80-bit random code (never in clear)."""
+    """One single-use recovery code, stored as the SHA-256 of a 120-bit random code (never in clear; codes made
+    before that length are 80-bit and still work until replaced)."""
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")

@@ -44,7 +44,7 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
     value = os.environ.get(name, "").strip()
     if value == "":
         return default
@@ -54,6 +54,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}.") from None
     if number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
     return number
 
 
@@ -104,8 +106,18 @@ if DJANGO_ENV not in {"development", "production"}:
     raise ImproperlyConfigured("DJANGO_ENV must be development or production.")
 PRODUCTION = DJANGO_ENV == "production"
 
+# The SECRET_KEY signs the JWTs (HS256: a key shorter than the hash is guessable offline from one token),
+# password reset and verification links, and derives the field encryption key: production refuses a weak one
+# (the bar of Django's own deploy check, security.W009).
+MIN_SECRET_KEY_LENGTH = 50
+
 if PRODUCTION:
     SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            f"SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} random characters in production, e.g. the output "
+            "of `python -c 'import secrets; print(secrets.token_urlsafe(64))'`."
+        )
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS is required in production.")
@@ -143,10 +155,13 @@ MIDDLEWARE = [
     "config.http.metrics.MetricsMiddleware",
     "config.http.middleware.NulFreeHeadersMiddleware",
     "config.http.middleware.RequestIDMiddleware",
+    # Before the middlewares that answer early (413, 503), so their answers get the security headers too.
+    "django.middleware.security.SecurityMiddleware",
+    "config.http.security_headers.ContentSecurityPolicyMiddleware",
+    "config.http.security_headers.HttpsOnlyApiMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Everywhere, so nothing outside the CSRF-exempt API views escapes it.
@@ -161,6 +176,7 @@ BROWSER_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.staff_sessions.StaffSessionLifetimeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Last, so a locked-out admin login is answered by axes.
     "axes.middleware.AxesMiddleware",
@@ -236,6 +252,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
     "django.contrib.auth.hashers.BCryptPasswordHasher",
 ]
+# Words of this service's context that a password must not be built around (docs/security.md, ASVS 6.2.11).
+PASSWORD_CONTEXT_WORDS = ("taskdesk", "task desk", "todo")
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
@@ -245,6 +263,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.validators.MaximumLengthValidator", "OPTIONS": {"max_length": 128}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.ContextWordsValidator", "OPTIONS": {"words": PASSWORD_CONTEXT_WORDS}},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60
 
@@ -270,9 +289,10 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024)
 
 # Tokens and sessions.
-ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 15, minimum=1)
-REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 7, minimum=1)
-SESSION_MAX_DAYS = env_int("SESSION_MAX_DAYS", 30, minimum=1)
+# Ceilings, so a typo cannot make a token or a session live for years (docs/security.md, V7.3).
+ACCESS_TOKEN_MINUTES = env_int("ACCESS_TOKEN_MINUTES", 15, minimum=1, maximum=60)
+REFRESH_TOKEN_DAYS = env_int("REFRESH_TOKEN_DAYS", 7, minimum=1, maximum=90)
+SESSION_MAX_DAYS = env_int("SESSION_MAX_DAYS", 30, minimum=1, maximum=365)
 REFRESH_GRACE_SECONDS = env_int("REFRESH_GRACE_SECONDS", 10)
 # A session's last_used_at is written at most this often, so reads do not each cost a write.
 SESSION_TOUCH_SECONDS = 60
@@ -287,6 +307,10 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "user_id",
     "UPDATE_LAST_LOGIN": False,
     "LEEWAY": 0,
+    # Stamped in every token and required on every token read (PyJWT checks both), so a JWT minted by another
+    # service that happens to share the key, or for another purpose, is not taken for one of ours.
+    "AUDIENCE": "taskdesk-api",
+    "ISSUER": "taskdesk",
 }
 
 # Secrets stored in the database (TOTP secrets) are encrypted with these keys (accounts/fields.py). Rotation:
@@ -389,6 +413,16 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_EXPOSE_HEADERS = ["ETag", "X-Request-ID", "Retry-After", "Content-Disposition", "Idempotent-Replayed"]
 FRONTEND_URL = env_str("FRONTEND_URL", "http://localhost:3000").rstrip("/")
 
+# The admin's sign-in (a Django session cookie): it ends after an idle hour, 12 hours after sign-in however
+# busy it is (accounts/staff_sessions.py), and when the browser closes, instead of Django's two weeks.
+ADMIN_SESSION_IDLE_MINUTES = 60
+ADMIN_SESSION_MAX_HOURS = 12
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
 ADMIN_URL = env_str("ADMIN_URL", "admin/")
 if not ADMIN_URL.endswith("/"):
     ADMIN_URL += "/"
@@ -486,13 +520,17 @@ LOGGING = {
     },
 }
 
+# The machine endpoints: everything under /api/ but the two documentation pages people open in a browser.
+API_PATHS = r"^api/(?!docs/|redoc/)"
+
 # Production hardening; `manage.py check --deploy` passes with these. SECURE_SSL_REDIRECT=false allows
 # plain HTTP behind a TLS-terminating proxy or for a local loopback run of the production settings.
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network.
-    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+    # Load balancers probe health, and Prometheus scrapes, over plain HTTP inside the network. The API is not
+    # redirected either: plain HTTP is refused there (config/http/security_headers.py HttpsOnlyApiMiddleware).
+    SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$", API_PATHS]
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True

@@ -193,16 +193,37 @@ def login_mfa(*, mfa_token: str, code: str, meta: RequestContext) -> tuple[User,
             # The spent code, the spent token and the new session commit together or not at all.
             challenge.used_at = now
             challenge.save(update_fields=["used_at"])
-            actor_meta = meta.acting_as(user)
-            audit_record(event=EventType.MFA_CHALLENGE_PASSED, user=user, meta=actor_meta, details={"method": method})
-            if method == "recovery_code":
-                left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
-                audit_record(event=EventType.RECOVERY_CODE_USED, user=user, meta=actor_meta, details={"left": left})
+            _second_factor_passed(user=user, method=method, meta=meta)
             return user, _login_complete(user=user, meta=meta, details={"mfa_method": method})
         challenge.failures += 1
         if challenge.failures >= lockout.failure_limit():
             challenge.used_at = now
         challenge.save(update_fields=["failures", "used_at"])
+    _mfa_failure(user=user, meta=meta)
+
+
+def _second_factor_passed(*, user: User, method: str, meta: RequestContext, **details: str) -> None:
+    actor_meta = meta.acting_as(user)
+    audit_record(
+        event=EventType.MFA_CHALLENGE_PASSED, user=user, meta=actor_meta, details={"method": method, **details}
+    )
+    if method == "recovery_code":
+        left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count()
+        audit_record(event=EventType.RECOVERY_CODE_USED, user=user, meta=actor_meta, details={"left": left})
+
+
+def second_factor_verify(*, user: User, code: str, meta: RequestContext, via: str) -> str:
+    """The second factor of a sign-in that is not the API's two steps (`via`: the admin's sign-in form, whose
+    password axes has already checked): the code is spent, or the failure counts toward the lockout exactly
+    like a wrong code at `login/mfa` (401 `mfa_invalid`, then 429 `account_locked`). Answers the method."""
+    state = lockout.lock_state(email=user.email, ip_address=meta.ip_address)
+    if state.locked:
+        raise AccountLocked(retry_after=state.retry_after)
+    with transaction.atomic():
+        method = _second_factor_check(user=user, code=code)
+        if method is not None:
+            _second_factor_passed(user=user, method=method, meta=meta, via=via)
+            return method
     _mfa_failure(user=user, meta=meta)
 
 

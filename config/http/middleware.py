@@ -15,6 +15,7 @@ from django.utils.cache import patch_cache_control
 from config.http.errors import error_body
 from config.http.exceptions import DB_RETRY_AFTER_SECONDS, UNAVAILABLE
 from config.http.logging import request_id_var
+from config.http.redact import redact_credentials
 
 request_logger = logging.getLogger("taskdesk.request")
 
@@ -48,16 +49,19 @@ class RequestIDMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             user = getattr(request, "user", None)
+            # The path only (a query string may hold anything), and even that without credentials: a client
+            # that put its token in the URL must not leave it in every log store downstream.
+            path = redact_credentials(request.path)
             request_logger.info(
                 "%s %s %s %.1fms user=%s",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 getattr(user, "pk", None) or "-",
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "user_id": str(getattr(user, "pk", "") or ""),
