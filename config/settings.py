@@ -143,6 +143,8 @@ MIDDLEWARE = [
     "config.http.metrics.MetricsMiddleware",
     "config.http.middleware.NulFreeHeadersMiddleware",
     "config.http.middleware.RequestIDMiddleware",
+    # Above the no-store marking, so it sees each response as sent; never on /api/v1/auth/ (BREACH).
+    "config.http.compression.CompressionMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
