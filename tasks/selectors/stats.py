@@ -51,6 +51,16 @@ class _Entry:
     # The last moment before the clock alone changes the answer; None: it never does.
     valid_until: datetime | None
 
+    def cached(self) -> tuple[Any, ...]:
+        # Stored as builtins, not as this class: an entry written by another release still reads (or is ignored).
+        return (self.stats, self.position, self.computed_at, self.valid_until)
+
+    @classmethod
+    def from_cached(cls, value: Any) -> _Entry | None:
+        if not (isinstance(value, tuple) and len(value) == 4 and isinstance(value[2], datetime)):
+            return None
+        return cls(*value)
+
     def answers(self, *, user: Any, now: datetime) -> bool:
         # Both moments are the last instant the answer holds: overdue is `due_at < now`, the window `>=`.
         if not self.computed_at <= now or (self.valid_until is not None and now > self.valid_until):
@@ -94,12 +104,12 @@ def task_stats_for(*, user: Any, project: int | str | None = None, now: datetime
     `now`: from the cache while it still holds, else in one aggregate query."""
     now = now or timezone.now()
     key = _key(user, project)
-    entry = shared_cache.get(key)
-    if isinstance(entry, _Entry) and entry.answers(user=user, now=now):
+    entry = _Entry.from_cached(shared_cache.get(key))
+    if entry is not None and entry.answers(user=user, now=now):
         return entry.stats
     position = change_position()
     stats, valid_until = task_stats_uncached(user=user, project=project, now=now)
-    shared_cache.set(key, _Entry(stats, position.to_list(), now, valid_until))
+    shared_cache.set(key, _Entry(stats, position.to_list(), now, valid_until).cached())
     return stats
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -244,3 +245,11 @@ def test_with_redis_down_the_stats_are_computed_directly(
 
     assert exact(owner_client, user)["total"] == first["total"] + 1
     assert "task stats computed without the cache" in caplog.text
+
+
+def test_an_entry_of_another_shape_is_recomputed(user: Any, some_tasks: None, owner_client: APIClient) -> None:
+    # What an older or newer release might have left under the key.
+    cache.set(stats._key(user, None), {"total": 999}, 60)
+
+    assert exact(owner_client, user)["total"] == 5
+    assert exact(owner_client, user)["total"] == 5
