@@ -159,6 +159,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.http.security_headers.ContentSecurityPolicyMiddleware",
     "config.http.security_headers.HttpsOnlyApiMiddleware",
+    # Above the no-store marking, so it sees each response as sent; never on /api/v1/auth/ (BREACH).
+    "config.http.compression.CompressionMiddleware",
     "config.http.middleware.NoStoreForCredentialsMiddleware",
     "config.http.middleware.BodySizeLimitMiddleware",
     "config.http.middleware.DatabaseUnavailableMiddleware",
@@ -246,7 +248,8 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.EmailBackend",
 ]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Argon2id at OWASP's minimum (19 MiB, 2 iterations, 1 lane); older argon2 hashes upgrade at login.
+    "accounts.hashers.Argon2idPasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",

@@ -7,6 +7,7 @@ from typing import Any, cast
 import bcrypt
 import pytest
 from django.contrib.auth.hashers import (
+    Argon2PasswordHasher,
     BCryptPasswordHasher,
     BCryptSHA256PasswordHasher,
     PBKDF2PasswordHasher,
@@ -15,6 +16,7 @@ from django.contrib.auth.hashers import (
 )
 from rest_framework.test import APIClient
 
+from accounts.hashers import Argon2idPasswordHasher
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 
@@ -36,11 +38,75 @@ def login(email: str, password: str) -> Any:
     return APIClient().post(URL, {"email": email, "password": password}, format="json")
 
 
-def test_new_passwords_are_hashed_with_argon2() -> None:
+# OWASP's minimum for Argon2id (19 MiB, 2 iterations, 1 lane): accounts/hashers.py, docs/performance.md.
+CURRENT_PARAMETERS = "$m=19456,t=2,p=1$"
+
+
+def test_new_passwords_are_hashed_with_argon2id_at_owasp_minimum() -> None:
     user = User.objects.create_user("new@example.com", "a sturdy new passphrase")
-    assert user.password.startswith("argon2$argon2id$")
-    # Django's Argon2id parameters, above OWASP's minimum (19 MiB, 2 iterations, 1 lane).
-    assert "$m=102400,t=2,p=8$" in user.password
+    assert user.password.startswith("argon2$argon2id$v=19" + CURRENT_PARAMETERS)
+
+
+def test_register_stores_an_argon2id_hash_with_the_explicit_parameters() -> None:
+    response = APIClient().post(
+        "/api/v1/auth/register", {"email": "fresh@example.com", "password": "a sturdy new passphrase"}, format="json"
+    )
+
+    assert response.status_code == 201, response.content
+    stored = User.objects.get(email="fresh@example.com").password
+    assert stored.startswith("argon2$argon2id$v=19" + CURRENT_PARAMETERS)
+    assert login("fresh@example.com", "a sturdy new passphrase").status_code == 200
+
+
+def test_an_argon2_hash_with_older_parameters_is_rehashed_at_the_next_login() -> None:
+    # Django's own defaults, which every hash made before accounts/hashers.py carries.
+    old = make_password(PASSWORD, hasher=Argon2PasswordHasher())
+    assert "$m=102400,t=2,p=8$" in old
+    UserFactory(email="old@example.com", password=old)
+
+    response = login("old@example.com", PASSWORD)
+
+    assert response.status_code == 200, response.content
+    stored = User.objects.get(email="old@example.com").password
+    assert stored.startswith("argon2$argon2id$v=19" + CURRENT_PARAMETERS)
+    assert stored != old
+    # The new hash signs in, and is left as it is from now on.
+    assert login("old@example.com", PASSWORD).status_code == 200
+    assert User.objects.get(email="old@example.com").password == stored
+
+
+def test_a_wrong_password_on_an_older_argon2_hash_rehashes_nothing() -> None:
+    old = make_password(PASSWORD, hasher=Argon2PasswordHasher())
+    UserFactory(email="old@example.com", password=old)
+
+    assert login("old@example.com", "not the password at all").status_code == 401
+    assert User.objects.get(email="old@example.com").password == old
+
+
+class RecordingHasher(Argon2idPasswordHasher):
+    """The production hasher, hashing for real, that also notes the parameters of every hash it makes."""
+
+    made: list[tuple[int, int, int]] = []
+
+    def encode(self, password: str, salt: str) -> str:
+        RecordingHasher.made.append((self.memory_cost, self.time_cost, self.parallelism))
+        return super().encode(password, salt)
+
+
+def test_an_unknown_email_is_answered_after_one_hash_at_the_current_parameters(settings: Any) -> None:
+    from config.test_settings import PRODUCTION_PASSWORD_HASHERS
+
+    settings.PASSWORD_HASHERS = [f"{__name__}.RecordingHasher", *PRODUCTION_PASSWORD_HASHERS[1:]]
+    RecordingHasher.made.clear()
+
+    response = login("nobody@example.com", PASSWORD)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "invalid_credentials"
+    # The dummy hash that makes an unknown email cost what a wrong password costs (accounts/backends.py):
+    # exactly one, at the parameters a stored hash has, so the two answers take the same time.
+    assert RecordingHasher.made == [(19456, 2, 1)]
+    assert not User.objects.filter(email="nobody@example.com").exists()
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.db import connections, router
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.utils import timezone
+from django.db.models import OuterRef, Q, Subquery
 
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
 from tasks.changelog import Position, position_from, position_sql
-from tasks.models import MAX_ID, PRIORITY_NAME, STATUSES, Membership, Role, Status, Task, TaskQuerySet
+from tasks.models import MAX_ID, Membership, Role, Status, Task, TaskQuerySet
 
 # Newest first; the id breaks ties so pages never repeat or skip a task.
 DEFAULT_ORDERING = ("-created_at", "-id")
@@ -183,26 +182,3 @@ def task_get_for(*, user: Any, task_id: int) -> Task:
     if not rows:
         raise task_not_found()
     return Task.from_db(alias, _TASK_FIELDS, rows[0])
-
-
-def task_stats_for(*, user: Any, project: int | str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Counts over the live tasks the caller sees (of one project, or personal ones: `project_q`), in one
-    aggregate query."""
-    now = now or timezone.now()
-    aggregates: dict[str, Any] = {"total": Count("pk")}
-    for status in STATUSES:
-        aggregates[f"status_{status}"] = Count("pk", filter=Q(status=status))
-    for rank, name in PRIORITY_NAME.items():
-        aggregates[f"priority_{name}"] = Count("pk", filter=Q(priority=rank))
-    aggregates["overdue"] = Count("pk", filter=overdue_q(now))
-    aggregates["completed_last_7_days"] = Count(
-        "pk", filter=Q(status=Status.COMPLETED, completed_at__gte=now - timedelta(days=7))
-    )
-    row = task_list_for(user=user).filter(project_q(project)).order_by().aggregate(**aggregates)
-    return {
-        "total": row["total"],
-        "by_status": {status: row[f"status_{status}"] for status in STATUSES},
-        "by_priority": {name: row[f"priority_{name}"] for name in PRIORITY_NAME.values()},
-        "overdue": row["overdue"],
-        "completed_last_7_days": row["completed_last_7_days"],
-    }

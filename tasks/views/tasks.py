@@ -31,6 +31,7 @@ from config.http.schema import ErrorSerializer
 from tasks.filters import TaskFilter, TaskFilterBackend, parse_id_or_none
 from tasks.models import Task
 from tasks.selectors import tasks as selectors
+from tasks.selectors.stats import task_stats_for
 from tasks.serializers.tasks import (
     TAG_SEPARATOR,
     TASK_COLUMNS,
@@ -460,7 +461,7 @@ class StatsView(APIView):
     )
     def get(self, request: Request) -> Response:
         project = parse_id_or_none(request.query_params, "project")
-        return Response(selectors.task_stats_for(user=request.user, project=project))
+        return Response(task_stats_for(user=request.user, project=project))
 
 
 # Export -----------------------------------------------------------------------------------------------------
