@@ -98,6 +98,7 @@ class Killer(threading.Thread):
         super().__init__(name="killer", daemon=True)
         self.fleet, self.recorder, self.every, self.until, self.spared_web = fleet, recorder, every, until, spared_web
         self.stop = threading.Event()
+        self.measured = threading.Event()  # no kill before the workers' memory at the start is taken
         self.web_kills = 0
         self.job_kills = 0
         self.mid_job = 0
@@ -107,6 +108,7 @@ class Killer(threading.Thread):
 
         try:
             next_kill = time.monotonic() + self.every / 2
+            self.measured.wait(self.every)
             while not self.stop.wait(max(0.0, next_kill - time.monotonic())):
                 if time.monotonic() >= self.until - 1:
                     return
@@ -171,14 +173,14 @@ def drain(load_end: datetime, *, timeout: float = 150) -> bool:
 def memory(fleet: Fleet, *, samples: int = 1) -> dict[int, tuple[str, float | None]]:
     """Each worker's RSS; under load the least of `samples` readings 0.2 s apart, since a login or a
     registration holds Argon2's 100 MB for the moment it hashes, and that is not what the worker keeps."""
-    taken: dict[int, tuple[str, float | None]] = {}
-    for n in range(samples):
-        if n:
-            time.sleep(0.2)
-        roles = {pid: "gunicorn worker" for pid in fleet.web_pids()} | {pid: "job worker" for pid in fleet.job_pids()}
-        for pid, role in roles.items():
-            value, before = rss_mb(pid), taken.get(pid, (role, None))[1]
-            taken[pid] = (role, value if before is None or (value is not None and value < before) else before)
+    roles = {pid: "gunicorn worker" for pid in fleet.web_pids()} | {pid: "job worker" for pid in fleet.job_pids()}
+    taken: dict[int, tuple[str, float | None]] = {pid: (role, rss_mb(pid)) for pid, role in roles.items()}
+    for _ in range(samples - 1):
+        time.sleep(0.2)
+        for pid, (role, least) in taken.items():
+            value = rss_mb(pid)
+            if value is not None and (least is None or value < least):
+                taken[pid] = (role, value)
     return taken
 
 
@@ -236,6 +238,7 @@ def main() -> int:
 
         time.sleep(min(10.0, args.seconds / 4))  # the first requests load code and fill caches
         rss_start = memory(fleet, samples=25)
+        killer.measured.set()
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()) + 60)
         load_seconds = time.monotonic() - started

@@ -168,6 +168,7 @@ def reminders(since: datetime, load_end: datetime) -> Check:
 
     due = Reminder.objects.filter(created_at__gte=since, at__lte=load_end)
     left_armed = list(due.filter(next_fire_at__isnull=False).values_list("id", flat=True))
+    delivered = ReminderDelivery.objects.filter(reminder__in=due).count()
     deliveries = Counter(
         ReminderDelivery.objects.filter(reminder__created_at__gte=since).values_list("reminder__task_id", flat=True)
     )
@@ -181,7 +182,8 @@ def reminders(since: datetime, load_end: datetime) -> Check:
     return Check(
         "reminders",
         not left_armed and not off,
-        f"{due.count()} due during the run, {sum(deliveries.values())} delivered; left undelivered: "
+        f"{due.count()} due during the run, {delivered} delivered (the others disarmed: their task "
+        f"completed or deleted first); left undelivered: "
         f"{_sample(left_armed) or 'none'}; one notification per delivery: {_sample(off) or 'yes'}",
     )
 
