@@ -247,11 +247,21 @@ def main() -> int:
         killer.join(30)
         rss_end = memory(fleet)
         web_alive = len(fleet.web_pids())
+        diverged = [problem for team in teams for problem in team.diverged()]
+        synced = sum(len(team.replicas) for team in teams)
         print(f"load done after {load_seconds:.0f} s; draining the queue", flush=True)
         drained = drain(load_end)
         fleet.stop()
         connections.close_all()
         results = checks.reconcile(recorder=recorder, inbox=inbox, since=since, load_end=load_end)
+        results.append(
+            checks.Check(
+                "sync",
+                not diverged,
+                f"{synced} clients' copies kept by sync equal the task and project lists: "
+                + ("yes" if not diverged else "NO: " + "; ".join(diverged[:5])),
+            )
+        )
         connections.close_all()
 
     survivors = {pid for pid in rss_start if pid in rss_end}

@@ -134,6 +134,24 @@ class ProjectState:
 
 
 @dataclass
+class Replica:
+    """A client's local copy, kept by sync as an SPA would: the answers applied in order."""
+
+    cursor: str = ""
+    projects: dict[int, Any] = field(default_factory=dict)
+    tasks: dict[int, Any] = field(default_factory=dict)
+
+    def apply(self, body: dict[str, Any]) -> None:
+        self.projects.update({project["id"]: project for project in body["projects"]})
+        self.tasks.update({task["id"]: task for task in body["tasks"]})
+        for project_id in body["removed"]["projects"]:
+            self.projects.pop(project_id, None)
+        for task_id in body["removed"]["tasks"]:
+            self.tasks.pop(task_id, None)
+        self.cursor = body["cursor"]
+
+
+@dataclass
 class Team:
     number: int
     port: int
@@ -147,7 +165,7 @@ class Team:
     projects: dict[int, ProjectState] = field(default_factory=dict)
     tasks: dict[int, TaskState] = field(default_factory=dict)
     guests: int = 0
-    cursor: str = ""
+    replicas: dict[str, Replica] = field(default_factory=dict)
 
     # One request, judged ------------------------------------------------------------------------------
 
@@ -410,28 +428,75 @@ class Team:
         body: dict[str, Any] = {"action": action, "ids": ids}
         if action == "update":
             body["fields"] = {"priority": self.rng.choice(["low", "high"])}
-        if self.request("bulk", "POST", "/api/v1/tasks/bulk/", body, who="lead") and action == "delete":
+        # A delete or restore sent again after it committed finds the tasks gone from where it looks: 404.
+        gone = (404,) if action == "delete" else ()
+        done = self.request("bulk", "POST", "/api/v1/tasks/bulk/", body, who="lead", after_kill=gone)
+        if done and action == "delete":
             # From the trash back again: the tasks stay the team's to work on.
-            self.request("bulk", "POST", "/api/v1/tasks/bulk/", {"action": "restore", "ids": ids}, who="lead")
+            restore = {"action": "restore", "ids": ids}
+            self.request("bulk", "POST", "/api/v1/tasks/bulk/", restore, who="lead", after_kill=(404,))
 
     def export(self) -> None:
         who = self.rng.choice(list(self.users.keys() & {"lead", "mate"}))
         fmt = self.rng.choice(["csv", "json"])
         self.request("export", "GET", f"/api/v1/tasks/export/?format={fmt}", who=who)
 
-    def sync(self) -> None:
-        # The lead's local copy: a full sync now and then, otherwise the changes since the last cursor.
-        if not self.cursor or self.rng.random() < 0.2:
-            self.cursor = ""
-        for _ in range(5):
-            query = f"?limit=200&cursor={quote(self.cursor)}" if self.cursor else "?limit=200"
-            outcome = self.request("sync", "GET", f"/api/v1/sync{query}", who="lead")
+    def sync(self, who: str | None = None, *, pages: int = 5, fresh: float = 0.15) -> bool:
+        """Brings `who`'s local copy up to date (now and then from scratch, with a full sync); answers
+        whether it got to the end (`has_more` false) within `pages`."""
+        who = who or self.rng.choice(sorted(self.users.keys() & {"lead", "mate"}))
+        replica = self.replicas.get(who)
+        if replica is None or not replica.cursor or self.rng.random() < fresh:
+            replica = self.replicas[who] = Replica()
+        for _ in range(pages):
+            query = f"?limit=200&cursor={quote(replica.cursor)}" if replica.cursor else "?limit=200"
+            outcome = self.request("sync", "GET", f"/api/v1/sync{query}", who=who)
             if outcome is None:
-                return
+                return False
             body = outcome.json()
-            self.cursor = body["cursor"]
+            replica.apply(body)
             if not body["has_more"]:
-                return
+                return True
+        return False
+
+    def listed(self, who: str, path: str) -> dict[int, Any] | None:
+        """Every object of a list, page after page, by id."""
+        objects: dict[int, Any] = {}
+        page = 1
+        while True:
+            outcome = self.request("final read", "GET", f"{path}?page_size=100&page={page}", who=who)
+            if outcome is None:
+                return None
+            body = outcome.json()
+            objects.update({item["id"]: item for item in body["results"]})
+            if not body["next"]:
+                return objects
+            page += 1
+
+    def diverged(self) -> list[str]:
+        """After the load: each user's local copy, synced once more, against what the lists show now."""
+        problems = []
+        for who, replica in self.replicas.items():
+            if not self.sync(who, pages=100, fresh=0):
+                problems.append(f"team {self.number} {who}: the last sync did not finish")
+                continue
+            replica = self.replicas[who]
+            for name, kept, path in (
+                ("tasks", replica.tasks, "/api/v1/tasks/"),
+                ("projects", replica.projects, "/api/v1/projects/"),
+            ):
+                shown = self.listed(who, path)
+                if shown is None:
+                    problems.append(f"team {self.number} {who}: the {name} list did not answer")
+                    continue
+                extra, missing = sorted(kept.keys() - shown.keys()), sorted(shown.keys() - kept.keys())
+                stale = sorted(i for i in kept.keys() & shown.keys() if kept[i] != shown[i])
+                if extra or missing or stale:
+                    problems.append(
+                        f"team {self.number} {who} {name}: kept but not listed {extra[:5]}, listed but not kept "
+                        f"{missing[:5]}, different {stale[:5]}"
+                    )
+        return problems
 
     def guest(self) -> None:
         if self.guests >= 3:
