@@ -112,6 +112,15 @@ def call(
         connection.close()
 
 
+def _error_shaped(outcome: Outcome) -> bool:
+    """An expected 4xx must still be the SPEC's error body."""
+    try:
+        body = outcome.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and all(isinstance(body.get(key), str) for key in ("detail", "code", "request_id"))
+
+
 @dataclass
 class User:
     email: str
@@ -199,7 +208,8 @@ class Team:
                     self.recorder.note(self.recorder.retried, kind)
                     continue
                 return None
-            if outcome.status in expect or (killed and outcome.status in after_kill):
+            expected = outcome.status in expect or (killed and outcome.status in after_kill)
+            if expected and ((outcome.status or 0) < 400 or _error_shaped(outcome)):
                 return outcome
             self.recorder.error(kind, method, path, outcome, request_id)
             return None
