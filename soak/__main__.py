@@ -147,8 +147,6 @@ class Killer(threading.Thread):
 
 def drain(load_end: datetime, *, timeout: float = 150) -> bool:
     """Waits until no job is running or due and every reminder due during the run is delivered."""
-    from django.db.models import Q
-    from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
     from tasks.models import Reminder
@@ -156,8 +154,10 @@ def drain(load_end: datetime, *, timeout: float = 150) -> bool:
     quiet_since = None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        # ready(): due now, or queued without a time (django-tasks stores those with the largest date).
         busy = (
-            DBTaskResult.objects.filter(Q(status="RUNNING") | Q(status="READY", run_after__lte=timezone.now())).exists()
+            DBTaskResult.objects.running().exists()
+            or DBTaskResult.objects.ready().exists()
             or Reminder.objects.filter(next_fire_at__lte=load_end).exists()
         )
         if busy:

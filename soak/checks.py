@@ -94,13 +94,13 @@ def task_invariants(since: datetime) -> list[Check]:
 
 
 def jobs(since: datetime) -> Check:
-    from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
     mine = DBTaskResult.objects.filter(enqueued_at__gte=since)
     statuses = Counter(mine.values_list("status", flat=True))
-    stuck = mine.filter(status="RUNNING").count() + mine.filter(status="READY", run_after__lte=timezone.now()).count()
-    retrying = mine.filter(status="READY", run_after__gt=timezone.now()).exclude(exception_class_path="").count()
+    # ready(): due now, or queued without a time (django-tasks stores those with the largest date).
+    stuck = mine.running().count() + mine.ready().count()
+    retrying = mine.filter(status="READY").exclude(pk__in=mine.ready()).exclude(exception_class_path="").count()
     failed = statuses.get("FAILED", 0)
     recovered = sum(1 for worker_ids in mine.values_list("worker_ids", flat=True) if len(worker_ids) > 1)
     return Check(
