@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -68,6 +70,7 @@ def production_env(*, database_url: str, redis_url: str, smtp_port: int, web: in
         "WEB_CONCURRENCY": str(web),
         "LOG_LEVEL": "WARNING",
         "SENTRY_DSN": "",
+        "METRICS_TOKEN": secrets.token_urlsafe(24),
         # A few clients do the work of many: lift the limits, keep the limiters (and Redis) in the path.
         "THROTTLE_USER": "1000000/min",
         "THROTTLE_ANON": "1000000/min",
@@ -170,6 +173,23 @@ def drain(load_end: datetime, *, timeout: float = 150) -> bool:
     return False
 
 
+def requests_counted(port: int, *, token: str) -> int:
+    """The API requests /metrics says were answered: what every gunicorn worker counted, killed ones too
+    (their counts stay in the shared directory), less the probes and scrapes."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            text = response.read().decode()
+    except OSError:
+        return -1  # fails the check, which prints it
+    total = 0.0
+    for line in text.splitlines():
+        match = re.match(r"taskdesk_http_requests_total\{(.*)\} (\S+)$", line)
+        if match and not re.search(r'view="(health[^"]*|metrics)"', match.group(1)):
+            total += float(match.group(2))
+    return int(total)
+
+
 def memory(fleet: Fleet, *, samples: int = 1) -> dict[int, tuple[str, float | None]]:
     """Each worker's RSS; under load the least of `samples` readings 0.2 s apart, since a login or a
     registration holds Argon2's 100 MB for the moment it hashes, and that is not what the worker keeps."""
@@ -249,11 +269,21 @@ def main() -> int:
         web_alive = len(fleet.web_pids())
         diverged = [problem for team in teams for problem in team.diverged()]
         synced = sum(len(team.replicas) for team in teams)
+        counted = requests_counted(fleet.port, token=env["METRICS_TOKEN"])
         print(f"load done after {load_seconds:.0f} s; draining the queue", flush=True)
         drained = drain(load_end)
         fleet.stop()
         connections.close_all()
         results = checks.reconcile(recorder=recorder, inbox=inbox, since=since, load_end=load_end)
+        answered = sum(recorder.by_kind.values()) - sum(recorder.killed.values())
+        results.append(
+            checks.Check(
+                "metrics",
+                answered <= counted <= answered + sum(recorder.killed.values()),
+                f"/metrics counts {counted} API requests answered, by every gunicorn worker, the killed ones "
+                f"included; the clients got {answered} answers and {sum(recorder.killed.values())} cut off",
+            )
+        )
         results.append(
             checks.Check(
                 "sync",
