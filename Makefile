@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker test lint typecheck migrate superuser seed bench clean
+.PHONY: install run worker test lint typecheck migrate superuser seed bench soak clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 1; }
@@ -48,6 +48,12 @@ seed: migrate
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Production settings on PostgreSQL and Redis under mixed load, workers killed every 30 s, then reconciled
+# (docs/operations.md#soak-test). 5 minutes; `make soak SECONDS=60` for less. A database of its own unless
+# DATABASE_URL is set; REDIS_URL defaults to redis://127.0.0.1:6379/14.
+soak: install
+	$(BIN)/python -m soak $(if $(SECONDS),--seconds $(SECONDS))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -8,7 +8,7 @@ from django_tasks import TaskContext, task
 
 from accounts import emails
 from accounts.models import User
-from config.jobs.effects import once
+from config.jobs.effects import mail_once
 
 SESSIONS_KEEP_DAYS = 7
 
@@ -21,8 +21,7 @@ def send_email(context: TaskContext, *, kind: str, user_id: str, details: dict[s
     message = emails.KINDS[kind](user, details or {}) if user is not None else None
     if message is None:
         return "nothing to send"
-    sent = once(f"email:{context.task_result.id}", message.send)
-    return "sent" if sent else "already sent"
+    return mail_once(f"email:{context.task_result.id}", message)
 
 
 def email_user(*, kind: str, user: User, details: dict[str, str] | None = None) -> None:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_tasks import TaskContext, task
 
 from accounts.emails import render
-from config.jobs.effects import once
+from config.jobs.effects import mail_once
 from tasks.models import Invitation, InvitationStatus, Notification
 from tasks.services.sync import changes_prune
 from tasks.services.tasks import idempotency_keys_purge, tasks_purge_deleted
@@ -52,8 +52,7 @@ def send_invitation(context: TaskContext, *, invitation_id: int) -> str:
             "link": f"{settings.FRONTEND_URL}/invitations",
         },
     )
-    sent = once(f"email:{context.task_result.id}", message.send)
-    return "sent" if sent else "already sent"
+    return mail_once(f"email:{context.task_result.id}", message)
 
 
 @task()
@@ -90,10 +89,11 @@ def send_notification_emails(*, notification_ids: list[int]) -> int:
     return len(notification_ids)
 
 
-@task(takes_context=True)
-def send_notification_email(context: TaskContext, *, notification_id: int) -> str:
+@task()
+def send_notification_email(*, notification_id: int) -> str:
     """Mails one notification to its recipient, unless they turned `email_notifications` off (or were
-    deactivated) since it was made. A run after a successful send sends nothing."""
+    deactivated) since it was made. Once per notification, not per job: a fan-out run twice (its worker
+    killed before it recorded success) queues a second job for the same notification, which sends nothing."""
     notification = Notification.objects.select_related("recipient", "task").filter(pk=notification_id).first()
     if notification is None:
         return "nothing to send"
@@ -109,5 +109,4 @@ def send_notification_email(context: TaskContext, *, notification_id: int) -> st
         template="notification",
         context={"user": user, "subject": subject, "text": notification.text, "link": link},
     )
-    sent = once(f"email:{context.task_result.id}", message.send)
-    return "sent" if sent else "already sent"
+    return mail_once(f"notification-email:{notification_id}", message)

@@ -165,3 +165,33 @@ def test_a_job_run_again_after_its_mail_went_out_does_not_send_it_twice(
     assert run_jobs() == 1
     assert DBTaskResult.objects.get().return_value == "already sent"
     assert len(mailoutbox) == 1
+
+
+def test_a_mail_repeated_by_a_crash_before_its_mark_is_the_same_message(
+    smtp: Callable[[Inbox], None], run_jobs: Callable[[], int], settings: Any
+) -> None:
+    # The one repeat at least once allows: the worker died after the server took the mail, before the mark.
+    from config.jobs.models import Effect
+
+    inbox = Inbox()
+    smtp(inbox)
+    assert register().status_code == 201
+    assert register("bob@example.com").status_code == 201
+    assert run_jobs() == 2
+    ada_job = DBTaskResult.objects.get(args_kwargs__kwargs__user_id=str(User.objects.get(email="ada@example.com").pk))
+    Effect.objects.filter(key=f"email:{ada_job.pk}").delete()
+    DBTaskResult.objects.filter(pk=ada_job.pk).update(status="READY")
+    assert run_jobs() == 1
+
+    messages = [message_from_bytes(raw) for raw in inbox.messages]
+    assert [message["To"] for message in messages] == ["ada@example.com", "bob@example.com", "ada@example.com"]
+    ada_first, bob, ada_again = (message["Message-ID"] for message in messages)
+    assert ada_first == ada_again
+    assert bob != ada_first
+    assert ada_first.endswith("@taskdesk.local>")
+
+    # Another installation (another SECRET_KEY) names the same job's mail differently.
+    from config.jobs.effects import message_id
+
+    settings.SECRET_KEY = "another installation " * 3
+    assert message_id(f"email:{ada_job.pk}") != ada_first

@@ -157,3 +157,23 @@ def test_the_schema_documents_the_inbox() -> None:
     assert "404" in paths["/api/v1/notifications/{id}/read/"]["post"]["responses"]
     fields = schema["components"]["schemas"]["Notification"]["properties"]
     assert list(fields) == ["id", "kind", "text", "task", "project", "actor", "created_at", "read_at"]
+
+
+def test_a_notification_is_mailed_once_when_its_fan_out_job_runs_twice(user: Any, run_jobs: Callable[[], int]) -> None:
+    # At least once: a worker killed after the fan-out queued the email jobs, but before it recorded its
+    # success, leaves the fan-out to run again, queuing a second email job for the same notification.
+    from django_tasks_db.models import DBTaskResult
+
+    from config.jobs.worker import requeue
+
+    notification = notification_create(recipient=user, kind=NotificationKind.ASSIGNED, text="Yours now")
+    assert notification is not None
+    run_jobs()
+    fan_out = DBTaskResult.objects.get(task_path="tasks.jobs.send_notification_emails")
+    assert requeue([str(fan_out.pk)]) == 1
+    run_jobs()
+
+    sends = DBTaskResult.objects.filter(task_path="tasks.jobs.send_notification_email", status="SUCCESSFUL")
+    assert sends.count() == 2
+    assert [message.to for message in mail.outbox] == [[user.email]]
+    assert sorted(str(job.return_value) for job in sends) == ["already sent", "sent"]
