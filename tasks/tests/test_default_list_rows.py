@@ -11,7 +11,7 @@ from django.db.models import Count, Window
 from config.http.pagination import PAGE_TOTAL
 from tasks.models import Priority, Status
 from tasks.selectors import tasks as selectors
-from tasks.serializers.tasks import TASK_COLUMNS
+from tasks.serializers.tasks import TASK_COLUMNS, task_row_to_dict
 from tasks.tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,9 @@ def seven(user: Any, outsider: Any) -> None:
             priority=[Priority.LOW, Priority.URGENT][n % 2],
             due_at=START + timedelta(days=n) if n % 3 else None,
             tags=["home", f"t{n}"] if n % 2 else [],
-            created_at=START + timedelta(hours=n),
+            # Whole seconds and not: PostgreSQL writes the timestamps of the page as the API does.
+            created_at=START + timedelta(hours=n, microseconds=1234 * n if n % 2 else 0),
+            completed_at=START + timedelta(days=n, microseconds=n) if n % 3 == 2 else None,
         )
     TaskFactory(owner=outsider, title="not yours", created_at=START + timedelta(hours=3))
     TaskFactory(owner=user, title="in the trash", deleted_at=START, created_at=START + timedelta(hours=4))
@@ -43,8 +45,9 @@ def test_the_precompiled_rows_equal_the_orm_rows(user: Any, seven: None) -> None
         .values_list(*TASK_COLUMNS, PAGE_TOTAL)[2:5]
     )
     compiled = selectors.TaskListRows(user=user, columns=TASK_COLUMNS).page_rows(offset=2, limit=3)
-    assert compiled == orm
-    assert [row[-1] for row in compiled] == [7, 7, 7]
+    # What the API shows of each row is the same, timestamps included, and so is the total.
+    assert [task_row_to_dict(row[:-1]) for row in compiled] == [task_row_to_dict(row[:-1]) for row in orm]
+    assert [row[-1] for row in compiled] == [row[-1] for row in orm] == [7, 7, 7]
 
 
 NEWEST_FIRST = [f"task {n}" for n in range(6, -1, -1)]
