@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import User
 from config.tests.attack_world import World, build_world, client_of, fingerprint
 from config.tests.test_errors import assert_error
+from tasks.models import InvitationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +248,16 @@ def test_a_foreign_object_answers_exactly_like_a_missing_one(world: World) -> No
         answers = [_try(client, reverse(route, kwargs=kwargs), method) for kwargs in (foreign, missing)]
         bodies = [(r.status_code, {k: v for k, v in r.json().items() if k != "request_id"}) for r in answers]
         assert bodies[0] == bodies[1], route
+
+
+def test_an_unverified_stranger_learns_nothing_of_an_invitation_to_someone_else(world: World) -> None:
+    # The addressee with an unverified email is told to verify (403 email_unverified); anyone else must get
+    # the 404 of a missing invitation, not that 403, or invitation ids could be probed.
+    User.objects.filter(pk=world.outsider.pk).update(email_verified=False)
+    client = client_of(world.outsider)
+    for action in ("accept", "decline"):
+        for invitation_id in (world.invitation.pk, 10**12):
+            response = client.post(reverse(f"invitation-{action}", kwargs={"invitation_id": invitation_id}))
+            assert_error(response, 404, "not_found")
+    world.invitation.refresh_from_db()
+    assert world.invitation.status == InvitationStatus.PENDING
