@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.links import email_change_token, email_verification_tokens, encode_uid, password_reset_tokens
 from accounts.models import ApiToken, Session, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import assert_error, sid
@@ -310,3 +311,33 @@ def test_no_route_answers_a_bad_token_with_a_500(auth_client: APIClient, user: A
     for path in ("/api/docs/", "/api/redoc/"):
         assert client.get(path).status_code == 200
     assert_error(client.get("/api/schema/", HTTP_ACCEPT="application/json"), 401, "token_invalid")
+
+
+def test_one_kind_of_emailed_link_opens_no_other(user: Any, victim: APIClient) -> None:
+    other = User.objects.get(email="victim@example.com")
+    User.objects.filter(pk=user.pk).update(email_verified=False)
+    user.refresh_from_db()
+    uid = encode_uid(user)
+    reset, verify = password_reset_tokens.make_token(user), email_verification_tokens.make_token(user)
+    change = email_change_token(user, "elsewhere@example.com")
+    password = user.password
+    attempts = [
+        ("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": verify}),
+        ("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": change[:200]}),
+        ("/api/v1/auth/password/reset/confirm", {"uid": encode_uid(other), "token": reset}),
+        ("/api/v1/auth/password/reset/confirm", {"uid": uid, "token": victim.tokens["refresh"][:200]}),  # type: ignore[attr-defined]
+        ("/api/v1/auth/email/verify", {"uid": uid, "token": reset}),
+        ("/api/v1/auth/email/verify", {"uid": encode_uid(other), "token": verify}),
+        ("/api/v1/auth/email/change/confirm", {"uid": uid, "token": reset}),
+        ("/api/v1/auth/email/change/confirm", {"uid": uid, "token": verify}),
+        ("/api/v1/auth/email/change/confirm", {"uid": encode_uid(other), "token": change}),
+    ]
+    # Each link works where it belongs: the refusals below are not a broken link's.
+    assert email_verification_tokens.check_token(user, verify) and password_reset_tokens.check_token(user, reset)
+    for path, body in attempts:
+        response = APIClient().post(path, {**body, "new_password": "a brand new passphrase"}, format="json")
+        error = assert_error(response, 400, "validation_error")
+        assert "token" in error["errors"], (path, error)
+    fresh = User.objects.get(pk=user.pk)
+    assert (fresh.password, fresh.email, fresh.email_verified) == (password, user.email, False)
+    assert User.objects.get(pk=other.pk).email == "victim@example.com"
