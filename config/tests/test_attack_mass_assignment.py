@@ -66,6 +66,11 @@ def forged(world: World) -> dict[str, Any]:
         "last_used_at": LONG_AGO,
         "password": "a new password nobody chose",
         "assignee_ids": [str(other.pk)],
+        "position": 123_456,
+        "recurrence_start": LONG_AGO,
+        "recurrence_done": 99,
+        "occurrence_completed_at": LONG_AGO,
+        "joined_at": LONG_AGO,
         "task": world.personal_task.pk,
         "project_id": world.project.pk,
     }
@@ -83,6 +88,9 @@ def _untouched_task(task: Task, other: Any) -> None:
     assert task.deleted_at is None
     assert task.created_at.year > 2001 and task.updated_at.year > 2001
     assert [str(u) for u in task.assignee_ids] != [str(other.pk)]
+    # Position is set by move only; recurrence bookkeeping by completions only.
+    assert task.position != 123_456
+    assert (task.recurrence_start, task.recurrence_done, task.occurrence_completed_at) == (None, 0, None)
 
 
 def test_registration_sets_no_flag_and_no_id(world: World) -> None:
@@ -242,7 +250,7 @@ def test_a_project_write_sets_no_role_count_or_timestamp(world: World, method: s
 
 
 def test_a_role_change_touches_only_that_members_role(world: World) -> None:
-    body = {**forged(world), "role": "viewer", "project": 999, "joined_at": LONG_AGO}
+    body = {**forged(world), "role": "viewer", "project": 999}
     response = client_of(world.owner).patch(
         f"/api/v1/projects/{world.project.pk}/members/{world.editor.pk}", body, format="json"
     )
