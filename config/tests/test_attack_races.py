@@ -33,7 +33,7 @@ from accounts.tests.mfa_helpers import T0, enroll, mfa_token_for, second_step, t
 from audit.context import SYSTEM
 from config.tests.attack_world import bearer, build_world, client_of
 from config.tests.concurrency import all_at_once
-from tasks.models import Invitation, InvitationStatus, Membership, Project, Role
+from tasks.models import Assignment, Invitation, InvitationStatus, Membership, Project, Role, Task
 from tasks.services import projects as project_services
 from tasks.services.projects import project_create
 
@@ -228,3 +228,49 @@ def test_one_email_change_link_used_twice_at_once_changes_the_address_once(db: A
     statuses = sorted(r.status_code for r in responses)
     assert statuses[0] == 204 and all(s in {204, 400} for s in statuses), [r.content for r in responses]
     assert User.objects.get(pk=user.pk).email == "after@example.com"
+
+
+# Assignees ------------------------------------------------------------------------------------------------------
+
+
+def _checked_then_paused() -> Any:
+    """Widens the window between checking that the assignees are members and writing the assignment."""
+    from tasks.services import tasks as task_services
+
+    original = task_services.assignees_check
+
+    def paused(**kwargs: Any) -> Any:
+        wanted = original(**kwargs)
+        time.sleep(0.3)
+        return wanted
+
+    return mock.patch.object(task_services, "assignees_check", side_effect=paused)
+
+
+@pytest.mark.parametrize("write", ["create", "update"])
+def test_a_member_removed_while_being_assigned_is_not_left_assigned(write: str) -> None:
+    world = build_world()
+    project, viewer = world.project, world.viewer
+    editor = client_of(world.editor)
+    owner = client_of(world.owner)
+    body = {"assignees": [str(viewer.pk)]}
+
+    def assign() -> Any:
+        if write == "create":
+            return editor.post("/api/v1/tasks/", {**body, "title": "New", "project": project.pk}, format="json")
+        return editor.patch(f"/api/v1/tasks/{world.project_task.pk}", body, format="json")
+
+    def remove() -> Any:
+        time.sleep(0.1)  # once the assignment has checked the membership
+        return owner.delete(f"/api/v1/projects/{project.pk}/members/{viewer.pk}")
+
+    with _checked_then_paused():
+        assigned, removed = all_at_once([assign, remove])
+
+    assert removed.status_code == 204, removed.content
+    assert assigned.status_code in {200, 201, 400}, assigned.content
+    assert not Membership.objects.filter(project=project, user=viewer).exists()
+    # Whichever came first, a non-member is nobody's assignee in the project (nor notified of its tasks).
+    assert not Assignment.objects.filter(task__project=project, user=viewer).exists()
+    for task in Task.objects.filter(project=project):
+        assert str(viewer.pk) not in task.assignee_ids
