@@ -270,3 +270,20 @@ def test_an_invitation_to_an_awkward_address_is_refused_or_sent_to_the_canonical
         else:
             email = response.json()["email"]
             assert all(unicodedata.category(ch)[0] not in "CZ" for ch in email), (kind, email)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xc0\xaf", b"\xe0\x80\xaf", b"\xf0\x80\x80\xaf", b"\xc0\x80", b"\xf4\x90\x80\x80", b"\xff"],
+    ids=["overlong slash 2", "overlong slash 3", "overlong slash 4", "overlong nul", "past U+10FFFF", "ff"],
+)
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/api/v1/tasks/", "title"), ("/api/v1/projects/", "name"), ("/api/v1/auth/login", "email")],
+)
+def test_a_body_with_invalid_utf8_is_a_parse_error(world: World, raw: bytes, path: str, field: str) -> None:
+    client = client_of(world.owner)
+    before = (Task.objects.count(), Project.objects.count())
+    response = client.generic("POST", path, b'{"%s": "a%sb"}' % (field.encode(), raw), content_type="application/json")
+    assert_error(response, 400, "parse_error")
+    assert (Task.objects.count(), Project.objects.count()) == before
