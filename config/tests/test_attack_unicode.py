@@ -18,7 +18,9 @@ import pytest
 from django.test import Client
 
 from accounts.models import ApiToken, User
+from accounts.services.sessions import session_open
 from accounts.tests.factories import PASSWORD
+from audit.context import SYSTEM
 from config.tests.attack_world import World, build_world, client_of
 from config.tests.test_errors import assert_error
 from tasks.models import (
@@ -282,8 +284,14 @@ def test_an_invitation_to_an_awkward_address_is_refused_or_sent_to_the_canonical
     [("/api/v1/tasks/", "title"), ("/api/v1/projects/", "name"), ("/api/v1/auth/login", "email")],
 )
 def test_a_body_with_invalid_utf8_is_a_parse_error(world: World, raw: bytes, path: str, field: str) -> None:
-    client = client_of(world.owner)
+    _, pair = session_open(user=world.owner, meta=SYSTEM)
     before = (Task.objects.count(), Project.objects.count())
-    response = client.generic("POST", path, b'{"%s": "a%sb"}' % (field.encode(), raw), content_type="application/json")
+    response = Client().generic(
+        "POST",
+        path,
+        b'{"%s": "a%sb"}' % (field.encode(), raw),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {pair.access}",
+    )
     assert_error(response, 400, "parse_error")
     assert (Task.objects.count(), Project.objects.count()) == before
