@@ -27,7 +27,7 @@ from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.links import email_change_token, encode_uid, password_reset_tokens
-from accounts.models import RecoveryCode, Session, User
+from accounts.models import ApiToken, RecoveryCode, Session, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.mfa_helpers import T0, enroll, mfa_token_for, second_step, totp_code
 from audit.context import SYSTEM
@@ -274,3 +274,60 @@ def test_a_member_removed_while_being_assigned_is_not_left_assigned(write: str) 
     assert not Assignment.objects.filter(task__project=project, user=viewer).exists()
     for task in Task.objects.filter(project=project):
         assert str(viewer.pk) not in task.assignee_ids
+
+
+# Deactivation -----------------------------------------------------------------------------------------------------
+
+
+def test_an_api_token_created_while_the_account_is_deactivated_does_not_outlive_it(db: Any) -> None:
+    world = build_world()
+    user, staff = world.editor, client_of(world.staff)
+    creator = client_of(user)
+
+    def create() -> Any:
+        time.sleep(0.1)  # authenticated already; reaches the user's row lock while the deactivation holds it
+        return creator.post("/api/v1/auth/tokens", {"name": "late", "scopes": ["tasks:read"]}, format="json")
+
+    with slowed(account_services.staff, "sessions_end_all"):
+        deactivated, created = all_at_once(
+            [partial(staff.patch, f"/api/v1/users/{user.pk}", {"is_active": False}, format="json"), create]
+        )
+    assert deactivated.status_code == 200, deactivated.content
+    assert created.status_code in {201, 401}, created.content
+    # Reactivated, the account gets none of the tokens it had back (SPEC 3b: deactivation revokes them).
+    assert staff.patch(f"/api/v1/users/{user.pk}", {"is_active": True}, format="json").status_code == 200
+    assert not ApiToken.objects.live().filter(user=user).exists()
+    if created.status_code == 201:
+        assert bearer(created.json()["token"]).get("/api/v1/tasks/").status_code == 401
+
+
+@pytest.mark.parametrize("change", ["password reset", "deactivation"])
+@pytest.mark.usefixtures("no_login_limits")
+def test_a_sign_in_racing_a_reset_or_a_deactivation_opens_no_session_behind_it(db: Any, change: str) -> None:
+    world = build_world()
+    user = world.editor
+    staff = client_of(world.staff)
+    uid, token = encode_uid(user), password_reset_tokens.make_token(user)
+
+    def end_them() -> Any:
+        if change == "deactivation":
+            return staff.patch(f"/api/v1/users/{user.pk}", {"is_active": False}, format="json")
+        body = {"uid": uid, "token": token, "new_password": "a brand new passphrase"}
+        return APIClient().post("/api/v1/auth/password/reset/confirm", body, format="json")
+
+    def sign_in() -> Any:
+        time.sleep(0.1)  # the password checks out before the change commits; the session opens after it
+        return APIClient().post("/api/v1/auth/login", {"email": user.email, "password": PASSWORD}, format="json")
+
+    module = account_services.staff if change == "deactivation" else account_services.account
+    with slowed(module, "sessions_end_all"):
+        ended, signed_in = all_at_once([end_them, sign_in])
+
+    assert ended.status_code in {200, 204}, ended.content
+    assert signed_in.status_code in {200, 401}, signed_in.content
+    if change == "deactivation":
+        assert staff.patch(f"/api/v1/users/{user.pk}", {"is_active": True}, format="json").status_code == 200
+    # Whatever the sign-in answered, no session outlives the change: not even after a reactivation.
+    assert not Session.objects.open().filter(user=user).exists()
+    if signed_in.status_code == 200:
+        assert bearer(signed_in.json()["access"]).get("/api/v1/auth/me").status_code == 401
