@@ -21,8 +21,11 @@ from typing import Any
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from accounts import apitokens
 from accounts.models import User
-from config.tests.attack_world import World, build_world, client_of, fingerprint
+from accounts.services.api_tokens import api_token_create
+from audit.context import SYSTEM
+from config.tests.attack_world import World, bearer, build_world, client_of, fingerprint
 from config.tests.test_errors import assert_error
 from tasks.models import InvitationStatus
 
@@ -155,10 +158,13 @@ def _id_routes() -> dict[str, Any]:
 ROUTES = _id_routes()
 
 
+def _view(route: str) -> Any:
+    callback = ROUTES[route]
+    return getattr(callback, "view_class", None) or callback.cls
+
+
 def _methods(route: str) -> list[str]:
-    view = ROUTES[route]
-    view_class = getattr(view, "view_class", None) or view.cls
-    return [method for method in METHODS if hasattr(view_class, method)]
+    return [method for method in METHODS if hasattr(_view(route), method)]
 
 
 def _expected(expect: Expect, method: str) -> int | None:
@@ -209,6 +215,29 @@ def test_it_refuses_what_the_caller_may_not_reach_and_changes_nothing(world: Wor
         assert fingerprint() == before, (method, url)
     if getattr(case, who) is not None:
         assert tried
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c.route}: {c.target}" for c in CASES])
+def test_an_outsiders_api_token_reaches_no_more_than_they_do(world: World, case: Case) -> None:
+    # Every scope: only what the token may open decides, not what it lacks.
+    _, secret = api_token_create(
+        user=world.outsider, name="all", scopes=list(apitokens.SCOPES), expires_in_days=None, meta=SYSTEM
+    )
+    client = bearer(secret)
+    url = reverse(case.route, kwargs=case.kwargs(world, world.outsider))
+    before = fingerprint()
+    for method in _methods(case.route):
+        response = _try(client, url, method)
+        if case.route == "audit-event-detail" and method != "get":
+            continue  # the log answers 405 to every write before authenticating
+        # Accounts, sessions, tokens, users, audit: no API token opens them (SPEC 3b).
+        if getattr(_view(case.route), "token_scope", None) is None:
+            assert_error(response, 403, "insufficient_scope")
+        else:
+            status = _expected(case.outsider, method)
+            assert status is not None
+            assert_error(response, status, {403: "permission_denied", 404: "not_found"}[status])
+        assert fingerprint() == before, (method, url)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.route}: {c.target}" for c in CASES])
