@@ -12,7 +12,7 @@ from accounts.models import ApiToken, User
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_record
-from config.http.errors import Conflict
+from config.http.errors import Conflict, TokenInvalid
 from config.http.formats import iso
 
 MAX_LIVE_PER_USER = 20
@@ -37,6 +37,10 @@ def api_token_create(
     scopes = [scope for scope in apitokens.SCOPES if scope in set(scopes)]
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.is_active:
+            # Deactivated while this request was on its way: that revoked every token under this lock, and
+            # one made now would come back to life on reactivation.
+            raise TokenInvalid()
         if ApiToken.objects.live().filter(user=locked).count() >= MAX_LIVE_PER_USER:
             raise Conflict(
                 f"You already have {MAX_LIVE_PER_USER} API tokens; revoke one before creating another.",

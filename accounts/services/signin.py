@@ -118,7 +118,13 @@ def _login_complete(*, user: User, meta: RequestContext, details: dict[str, Any]
     lockout.clear_for_address(email=user.email, ip_address=meta.ip_address)
     with transaction.atomic():
         user.last_login = timezone.now()
-        user.save(update_fields=["last_login"])
+        # Conditional: a deactivation or a password change or reset that committed since the credentials were
+        # checked ended every session under the user's row lock; this UPDATE waits for that lock, then finds
+        # the row changed, and no session opens behind it (it would live again on reactivation, or outlive the
+        # password it was opened with).
+        still = User.objects.filter(pk=user.pk, is_active=True, password=user.password)
+        if not still.update(last_login=user.last_login):
+            raise InvalidCredentials()
         session, pair = session_open(user=user, meta=meta)
         audit_record(
             event=EventType.LOGIN_SUCCEEDED,

@@ -175,6 +175,9 @@ def task_create(*, user: Any, data: dict[str, Any], meta: RequestContext, now: d
         if parent_id is not None:
             tree.lock_tree(project_id=project_id, owner_id=user.pk)
             task.parent = tree.check_parent(user=user, parent_id=parent_id, project_id=project_id)
+        if assignees and project_id is not None:
+            # Members are removed under the project's lock: held, none can go between the check and the insert.
+            tree.lock_tree(project_id=project_id, owner_id=user.pk)
         wanted = assignees_check(user=user, project_id=project_id, assignees=assignees) if assignees else None
         task.save(force_insert=True)
         audit_task(EventType.TASK_CREATED, user=user, meta=meta, task_id=task.pk, project_id=project_id)
@@ -207,11 +210,16 @@ def task_update(
     parent_given, parent_id = "parent" in fields, fields.pop("parent", None)
     assignees = fields.pop("assignees", None)
     with transaction.atomic():
-        if parent_given:
-            # A change of shape: the tree lock first, then the task's row (the order every shape change takes).
+        current = None
+        if parent_given or assignees is not None:
+            # A change of shape, or of assignees (members are removed under the project's lock, so none can go
+            # between the check and the write): the tree lock first, then the task's row (the order every
+            # shape change and member removal takes).
             current = task_get_for(user=user, task_id=task_id)
             tree.lock_tree(project_id=current.project_id, owner_id=user.pk)
         task = lock_task(user=user, task_id=task_id)
+        if current is not None and task.project_id != current.project_id:
+            raise Conflict("The task was moved meanwhile: read it again and retry.", code="conflict")
         _check_precondition(task, if_match)
         if project_given and project_id != task.project_id:
             raise ValidationFailed.on("project", "A task changes project by POST /api/v1/tasks/{id}/move.")

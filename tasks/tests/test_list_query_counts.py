@@ -158,8 +158,9 @@ def test_creating_in_a_project_with_assignees_is_bounded(
     project = Project.objects.create(name="P")
     Membership.objects.create(project=project, user=user, role=Role.OWNER)
     body = {"title": "New", "project": project.pk, "assignees": [str(user.pk)]}
-    # 1. session  2. SAVEPOINT  3. the caller's role in the project  4. the assignees' memberships
-    # 5. INSERT task  6. INSERT audit (created)  7. INSERT assignment  8. INSERT audit (assigned)
-    # 9. UPDATE the task's copy of its assignees  10. RELEASE SAVEPOINT
-    with django_assert_num_queries(10):
+    # 1. session  2. SAVEPOINT  3. the caller's role in the project  4. the project's row lock (no member is
+    # removed between the check and the insert)  5. the assignees' memberships  6. INSERT task  7. INSERT audit
+    # (created)  8. INSERT assignment  9. INSERT audit (assigned)  10. UPDATE the task's copy of its assignees
+    # 11. RELEASE SAVEPOINT
+    with django_assert_num_queries(11):
         assert owner_client.post("/api/v1/tasks/", body, format="json").status_code == 201
