@@ -24,9 +24,20 @@ from tasks.serializers.projects import project_to_dict
 from tasks.serializers.tasks import TASK_COLUMNS, task_row_to_dict
 
 # The rows that concern a user since a position: their own (personal tasks, their memberships) and those of
-# the projects they are in now. Two index ranges, (user_id, xid) and (project_id, xid) per membership; a UNION
-# rather than an OR so each branch keeps its index. `own` marks the first branch.
+# the projects they are in now. Two index ranges, (user_id, xid) and (project_id, xid) walked once per
+# membership (a nested loop from the membership's user index, whatever the planner thinks of the log's xid
+# spread); a UNION rather than an OR so each branch keeps its index. `own` marks the first branch.
 _SINCE = """
+    SELECT kind, object_id, project_id, 1 FROM tasks_change WHERE user_id = %s AND {since}
+    UNION ALL
+    SELECT change.kind, change.object_id, change.project_id, 0
+    FROM tasks_membership AS member CROSS JOIN LATERAL (
+        SELECT kind, object_id, project_id FROM tasks_change
+        WHERE project_id = member.project_id AND {since}) AS change
+    WHERE member.user_id = %s
+"""
+# SQLite has no LATERAL; its planner walks the same two indexes from the IN list.
+_SQLITE_SINCE = """
     SELECT kind, object_id, project_id, 1 FROM tasks_change WHERE user_id = %s AND {since}
     UNION ALL
     SELECT kind, object_id, project_id, 0 FROM tasks_change
@@ -34,8 +45,8 @@ _SINCE = """
 """
 _CHANGED = """
     SELECT EXISTS (SELECT 1 FROM tasks_change WHERE user_id = %s AND {since})
-        OR EXISTS (SELECT 1 FROM tasks_change WHERE {since}
-                   AND project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s))
+        OR EXISTS (SELECT 1 FROM tasks_membership AS member WHERE member.user_id = %s
+                   AND EXISTS (SELECT 1 FROM tasks_change WHERE project_id = member.project_id AND {since}))
 """
 # IN lists are read in chunks: a delta may name many ids (a project just joined).
 _CHUNK = 500
@@ -63,7 +74,7 @@ def changed_since(*, user: Any, position: Position) -> bool:
     who = _user_param(user, alias)
     since, params = position.since()
     with connections[alias].cursor() as cursor:
-        cursor.execute(_CHANGED.format(since=since), [who, *params, *params, who])
+        cursor.execute(_CHANGED.format(since=since), [who, *params, who, *params])
         return bool(cursor.fetchone()[0])
 
 
@@ -122,8 +133,10 @@ def sync_changes_since(
     alias = _alias()
     who = _user_param(user, alias)
     since, params = position.since()
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_SINCE.format(since=since), [who, *params, *params, who])
+    connection = connections[alias]
+    query = _SINCE if connection.vendor == "postgresql" else _SQLITE_SINCE
+    with connection.cursor() as cursor:
+        cursor.execute(query.format(since=since), [who, *params, *params, who])
         rows = cursor.fetchall()
     if not rows:
         return Page(SyncBatch(), None)

@@ -64,8 +64,9 @@ def role_of(task: Task) -> str:
 # (tasks/tallies.py), not a count of their rows. `head` always yields one row, so an empty page still brings
 # the total and the position.
 _HEAD = """
-    SELECT (SELECT COALESCE(SUM(live), 0) FROM tasks_tally
-            WHERE user_id = %s OR project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)) AS total,
+    SELECT COALESCE((SELECT live FROM tasks_tally WHERE user_id = %s), 0)
+           + COALESCE((SELECT SUM(live) FROM tasks_tally
+                       WHERE project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s)), 0) AS total,
            {position} AS position
 """
 _PG_PAGE = """
