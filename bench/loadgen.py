@@ -199,16 +199,16 @@ def wrk_available() -> bool:
 
 
 def _milliseconds(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
     if not match:
-        return float("nan")
+        raise RuntimeError(f"wrk printed a duration this does not read: {text!r}")
     value, unit = float(match.group(1)), match.group(2)
-    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}[unit]
 
 
 def parse_wrk(output: str) -> tuple[int, float, float, float, float, int]:
     """(requests, seconds, req/s, p50 ms, p99 ms, errors) from `wrk --latency` output."""
-    requests = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", output)
+    requests = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", output)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if not requests or not rps:
         raise RuntimeError(f"wrk printed no summary:\n{output}")
@@ -222,8 +222,9 @@ def parse_wrk(output: str) -> tuple[int, float, float, float, float, int]:
         int(requests.group(1)),
         _milliseconds(requests.group(2) + requests.group(3)) / 1000,
         float(rps.group(1)),
-        _milliseconds(p50.group(1)) if p50 else float("nan"),
-        _milliseconds(p99.group(1)) if p99 else float("nan"),
+        # No latency lines: no answer came back (the table flags a case without answers).
+        _milliseconds(p50.group(1)) if p50 else 0.0,
+        _milliseconds(p99.group(1)) if p99 else 0.0,
         errors,
     )
 
