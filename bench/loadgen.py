@@ -77,6 +77,12 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[rank - 1]
 
 
+def timeout_for(seconds: float) -> float:
+    """How long a request may take before it counts as a socket error: longer than the run, so that a slow
+    case (the list among a million rows) is measured as slow rather than reported without answers."""
+    return max(10.0, 2 * seconds)
+
+
 # The Python driver ------------------------------------------------------------------------------------------
 
 
@@ -102,6 +108,7 @@ def _connection_loop(load: Load, deadline: float, token: str | None, out: dict[s
     latencies: list[float] = out["latencies"]
     chained = token is not None
     connection: http.client.HTTPConnection | None = None
+    timeout = timeout_for(deadline - time.monotonic())
     while time.monotonic() < deadline:
         if chained and token is None:
             # The chain broke (its failure was counted): no token is left that the server would take.
@@ -110,7 +117,7 @@ def _connection_loop(load: Load, deadline: float, token: str | None, out: dict[s
         started = time.perf_counter()
         try:
             if connection is None:
-                connection = http.client.HTTPConnection(load.host, load.port, timeout=10)
+                connection = http.client.HTTPConnection(load.host, load.port, timeout=timeout)
             connection.request(load.method if not chained else "POST", path, body=body, headers=headers)
             response = connection.getresponse()
             payload = response.read()
@@ -175,7 +182,7 @@ def run_python(load: Load, *, seconds: float, connections: int = 32, processes: 
         worker.start()
         workers.append(worker)
     started = time.monotonic()
-    parts = [queue.get(timeout=seconds + 60) for _ in workers]
+    parts = [queue.get(timeout=seconds + timeout_for(seconds) + 60) for _ in workers]
     elapsed = max(time.monotonic() - started, seconds)
     for worker in workers:
         worker.join(timeout=10)
@@ -231,7 +238,8 @@ def parse_wrk(output: str) -> tuple[int, float, float, float, float, int]:
 
 def run_wrk(load: Load, *, seconds: float, connections: int = 32, threads: int = 2) -> Result:
     """wrk with 2 threads; a Lua script for a request body, and for the refresh chains (bench/lua/)."""
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    timeout = f"{timeout_for(seconds):g}s"
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", timeout]
     env = dict(os.environ)
     for name, value in load.headers.items():
         command += ["-H", f"{name}: {value}"]
