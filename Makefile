@@ -46,8 +46,9 @@ superuser: migrate
 seed: migrate
 	$(BIN)/python manage.py seed_demo --users 5 --tasks 200
 
+# The performance targets, measured (docs/performance.md): ARGS=--scale adds the 100k/1M growth cases.
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(ARGS)
 
 # Production settings on PostgreSQL and Redis under mixed load, workers killed every 30 s, then reconciled
 # (docs/operations.md#soak-test). 5 minutes; `make soak SECONDS=60` for less. A database of its own unless

@@ -100,8 +100,12 @@ def test_the_commands_have_help(command: str, capsys: Any) -> None:
     assert "usage:" in capsys.readouterr().out
 
 
-def test_seed_demo_refuses_nonsense() -> None:
+@pytest.mark.parametrize(
+    "args", [("--users", "0"), ("--project-share", "1.5"), ("--members", "0"), ("--prefix", "no spaces")]
+)
+def test_seed_demo_refuses_nonsense(args: tuple[str, str]) -> None:
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
-        call_command("seed_demo", "--users", "0")
+        call_command("seed_demo", *args)
+    assert not User.objects.exists()
