@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
+
+from config.http.validators import NotBlank, single_line
 
 ErrorSerializer = inline_serializer(
     name="Error",
@@ -69,6 +73,16 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 wanted.append("401")
             if method in {"post", "put", "patch"} or "requestBody" in operation:
                 wanted += ["400", "413", "415"]
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                if not parameter.get("required"):
+                    # Every list reads an empty parameter (`?tag=`) as one left out, and says so.
+                    parameter["allowEmptyValue"] = True
+                value = parameter.get("schema", {})
+                if value.get("type") == "string" and not {"pattern", "format", "enum", "anyOf"} & set(value):
+                    # Query text is read by form fields, which refuse NUL.
+                    value["pattern"] = f"^{_NOT_NUL}*$"
             query = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "query"}
             if query:
                 # Every list and filter validates its query string (SPEC 2): a malformed value is a 400.
@@ -96,3 +110,47 @@ class BodyOnDeleteSchema(AutoSchema):
             return super()._get_request_body(direction)
         finally:
             self.method = "DELETE"
+
+
+# Text input --------------------------------------------------------------------------------------------------
+
+# What Python's str.strip() and the regex class \s (Unicode White_Space) both count as whitespace, with the
+# C0 and C1 controls; a single line of text is none of the controls.
+_NOT_NUL = "[^\\x00]"
+_NOT_BLANK = "[^\\s\\x00]"
+_NOT_CONTROL = "[^\\x00-\\x1f\\x7f-\\x9f]"
+_NOT_CONTROL_OR_BLANK = "[^\\s\\x00-\\x1f\\x7f-\\x9f]"
+
+
+def text_pattern(*, blank: bool, one_line: bool) -> str:
+    """The pattern of what a DRF CharField accepts: no NUL ever; something besides whitespace unless blank is
+    allowed (the value is trimmed first); no control character at all for a single line."""
+    char = _NOT_CONTROL if one_line else _NOT_NUL
+    if blank:
+        # drf-spectacular adds "" itself, as a second choice of a oneOf: the pattern must not match it too.
+        return f"^{char}+$"
+    return f"^{char}*{_NOT_CONTROL_OR_BLANK if one_line else _NOT_BLANK}{char}*$"
+
+
+class TextInputExtension(OpenApiSerializerFieldExtension):
+    """Every text field of a request body says in the schema what the field refuses beyond its length.
+
+    DRF refuses NUL in any CharField and trims whitespace before refusing a blank value; names refuse control
+    characters (`single_line`). A field with a pattern of its own (a color, an email) keeps it.
+    """
+
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        if direction != "request" or "pattern" in schema or schema.get("format") or "enum" in schema:
+            return schema
+        field = self.target
+        if any(isinstance(validator, RegexValidator) for validator in field.validators):
+            return schema  # drf-spectacular writes the validator's own pattern
+        blank = (field.allow_blank or not field.trim_whitespace) and not any(
+            isinstance(validator, NotBlank) for validator in field.validators
+        )
+        schema["pattern"] = text_pattern(blank=blank, one_line=single_line in field.validators)
+        return schema
