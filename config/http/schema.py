@@ -38,6 +38,9 @@ _DESCRIPTIONS = {
 }
 
 
+_PUBLIC_401 = "A token was sent and is invalid, expired or revoked (code token_invalid); none is needed here."
+
+
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
     """Adds the shared error schema and the errors that apply to every operation of its kind."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
@@ -68,9 +71,8 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                         unique.append(requirement)
                 operation["security"] = unique
             responses = operation.setdefault("responses", {})
-            wanted = ["429", "503"]
-            if operation.get("security") != [{}] and {} not in operation.get("security", []):
-                wanted.append("401")
+            wanted = ["429", "503", "401"]
+            public = operation.get("security") == [{}] or {} in operation.get("security", [])
             if method in {"post", "put", "patch"} or "requestBody" in operation:
                 wanted += ["400", "413", "415"]
             for parameter in operation.get("parameters", []):
@@ -91,7 +93,9 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                 # A page past the last is a 404, like an id that is not there.
                 wanted.append("404")
             for status in wanted:
-                responses.setdefault(status, {"description": _DESCRIPTIONS[status], "content": ref})
+                # No token is needed here, but one that is sent is checked: an invalid one is a 401.
+                description = _PUBLIC_401 if status == "401" and public else _DESCRIPTIONS[status]
+                responses.setdefault(status, {"description": description, "content": ref})
     return result
 
 
@@ -117,7 +121,7 @@ class BodyOnDeleteSchema(AutoSchema):
 # What Python's str.strip() and the regex class \s (Unicode White_Space) both count as whitespace, with the
 # C0 and C1 controls; a single line of text is none of the controls.
 _NOT_NUL = "[^\\x00]"
-_NOT_BLANK = "[^\\s\\x00]"
+_NOT_BLANK = "[^\\s\\x00\\x1c-\\x1f]"  # str.strip() also strips U+001C..U+001F
 _NOT_CONTROL = "[^\\x00-\\x1f\\x7f-\\x9f]"
 _NOT_CONTROL_OR_BLANK = "[^\\s\\x00-\\x1f\\x7f-\\x9f]"
 
