@@ -1,55 +1,52 @@
 from __future__ import annotations
 
-import unicodedata
 import zoneinfo
-from typing import Any
+from typing import Any, cast
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts import apitokens
 from accounts.addresses import INVISIBLE_MESSAGE, refused_characters
 from accounts.models import ApiToken, Session, User, normalize_email
 from config.http.formats import iso
+from config.http.validators import single_line
 
 _TIMEZONES = frozenset(zoneinfo.available_timezones())
 
 PASSWORD_FIELD: dict[str, Any] = {"write_only": True, "trim_whitespace": False, "max_length": 4096}
 
 
-class _StringOnly:
-    """Input must be a JSON string: DRF's CharField would take the number 123 as "123"."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, str):
-            self.fail("invalid")  # type: ignore[attr-defined]
-        return super().to_internal_value(data)  # type: ignore[misc]
+def _password_option(validator: str, option: str) -> int:
+    """An option of one of the AUTH_PASSWORD_VALIDATORS, so the schema states what the validators enforce."""
+    entries = cast("list[dict[str, Any]]", settings.AUTH_PASSWORD_VALIDATORS)
+    entry = next(entry for entry in entries if entry["NAME"].endswith(f".{validator}"))
+    return int(entry["OPTIONS"][option])
 
 
-class Text(_StringOnly, serializers.CharField):
-    pass
+class NewPassword(serializers.CharField):
+    """A password being chosen. Its length is checked here, with the password validators' own bounds and
+    messages, so the schema states it; the other rules (not common, not all digits, not like the email or
+    name) stay with the validators."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        low = _password_option("MinimumLengthValidator", "min_length")
+        high = _password_option("MaximumLengthValidator", "max_length")
+        messages = {
+            "min_length": f"This password is too short. It must contain at least {low} characters.",
+            "max_length": f"This password is too long. It must contain at most {high} characters.",
+        }
+        options = {**PASSWORD_FIELD, "min_length": low, "max_length": high, "error_messages": messages}
+        super().__init__(**{**options, **kwargs})
 
 
-# Unicode's own line and paragraph separators (categories Zl, Zp) break a line as \n does; the bidi embeddings
-# and overrides (U+202A..U+202E) make text display in another order than it reads ("Trojan Source"). The
-# isolates (U+2066..U+2069), which mixed-direction names need, stay allowed.
-_NOT_IN_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
-_BIDI_OVERRIDES = frozenset("\u202a\u202b\u202c\u202d\u202e")
+@extend_schema_field({"type": "string", "enum": ["", *sorted(_TIMEZONES)]})
+class TimeZoneName(serializers.CharField):
+    """An IANA time zone name, or empty (UTC)."""
 
 
-def single_line(value: str) -> None:
-    """A name is one line of text: no newlines (of any kind), control characters or bidi overrides.
-
-    Names are rendered into emails, and into their subject lines, including the verification email a stranger
-    can have sent to any address by signing up with it and the invitation an owner sends to any address; a
-    multi-line or reordered "name" would let them lay out text of their own there.
-    """
-    if any(unicodedata.category(char) in _NOT_IN_ONE_LINE or char in _BIDI_OVERRIDES for char in value):
-        raise serializers.ValidationError(
-            "Must be a single line of text, without control characters or direction overrides."
-        )
-
-
-class Email(_StringOnly, serializers.EmailField):
+class Email(serializers.EmailField):
     """An address, refused if it holds invisible characters, and validated and returned in canonical form.
 
     `victim@example.com` spelt with a fullwidth e is `victim@example.com` from here on
@@ -63,20 +60,14 @@ class Email(_StringOnly, serializers.EmailField):
         return normalize_email(value)
 
 
-class Url(_StringOnly, serializers.URLField):
+# Django's URLValidator takes these schemes only; an empty value (allow_blank) is added by drf-spectacular.
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^(https?|ftps?)://", "maxLength": 500})
+class AvatarUrl(serializers.URLField):
     pass
 
 
-class WholeNumber(serializers.IntegerField):
-    """Input must be a JSON integer: DRF's IntegerField would take "30", 30.0 and true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return int(super().to_internal_value(data))
-
-
 class UserSerializer(serializers.ModelSerializer[User]):
+    avatar_url = AvatarUrl(read_only=True, allow_blank=True, help_text="A URL, or empty: no avatar.")
     profile_completion = serializers.IntegerField(read_only=True, min_value=0, max_value=100)
 
     class Meta:
@@ -125,10 +116,10 @@ def user_to_dict(user: User) -> dict[str, Any]:
 class ProfileUpdateSerializer(serializers.Serializer[Any]):
     """The only fields a user may change on themselves; anything else in the body is ignored."""
 
-    full_name = Text(max_length=150, allow_blank=True, required=False, validators=[single_line])
-    bio = Text(max_length=2000, allow_blank=True, required=False, trim_whitespace=False)
-    avatar_url = Url(max_length=500, allow_blank=True, required=False)
-    timezone = Text(max_length=64, allow_blank=True, required=False)
+    full_name = serializers.CharField(max_length=150, allow_blank=True, required=False, validators=[single_line])
+    bio = serializers.CharField(max_length=2000, allow_blank=True, required=False, trim_whitespace=False)
+    avatar_url = AvatarUrl(max_length=500, allow_blank=True, required=False)
+    timezone = TimeZoneName(max_length=64, allow_blank=True, required=False)
     email_notifications = serializers.BooleanField(
         required=False, help_text="Also mail reminders and other notifications (default true)."
     )
@@ -141,23 +132,25 @@ class ProfileUpdateSerializer(serializers.Serializer[Any]):
 
 class RegisterSerializer(serializers.Serializer[Any]):
     email = Email(max_length=254)
-    password = Text(**PASSWORD_FIELD)
-    full_name = Text(max_length=150, allow_blank=True, required=False, default="", validators=[single_line])
+    password = NewPassword()
+    full_name = serializers.CharField(
+        max_length=150, allow_blank=True, required=False, default="", validators=[single_line]
+    )
 
 
 class LoginSerializer(serializers.Serializer[Any]):
     # Any text: an unknown or malformed address is the same 401 as a wrong password (and is audited as
     # tried). The service looks it up in canonical form, so every spelling of a mailbox is one account.
-    email = Text(max_length=254)
-    password = Text(**PASSWORD_FIELD)
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(**PASSWORD_FIELD)
 
 
 class RefreshSerializer(serializers.Serializer[Any]):
-    refresh = Text(max_length=4096)
+    refresh = serializers.CharField(max_length=4096)
 
 
 class LogoutSerializer(serializers.Serializer[Any]):
-    refresh = Text(max_length=4096, required=False)
+    refresh = serializers.CharField(max_length=4096, required=False)
 
 
 class TokenPairSerializer(serializers.Serializer[Any]):
@@ -174,17 +167,19 @@ class AuthResponseSerializer(TokenPairSerializer):
 
 
 class PasswordSerializer(serializers.Serializer[Any]):
-    password = Text(**PASSWORD_FIELD)
+    password = serializers.CharField(**PASSWORD_FIELD)
 
 
 class LoginMfaSerializer(serializers.Serializer[Any]):
     # Long enough for any token a client might mix up (an access token is refused as 401, not 400).
-    mfa_token = Text(max_length=4096)
-    code = Text(max_length=64, help_text="A current code of the authenticator app, or an unused recovery code.")
+    mfa_token = serializers.CharField(max_length=4096)
+    code = serializers.CharField(
+        max_length=64, help_text="A current code of the authenticator app, or an unused recovery code."
+    )
 
 
 class MfaCodeSerializer(serializers.Serializer[Any]):
-    code = Text(max_length=64, help_text="The code the authenticator app shows now.")
+    code = serializers.CharField(max_length=64, help_text="The code the authenticator app shows now.")
 
 
 class MfaChallengeSerializer(serializers.Serializer[Any]):
@@ -212,18 +207,18 @@ class MfaStatusSerializer(serializers.Serializer[Any]):
 
 class EmailChangeSerializer(serializers.Serializer[Any]):
     new_email = Email(max_length=254)
-    password = Text(**PASSWORD_FIELD)
+    password = serializers.CharField(**PASSWORD_FIELD)
 
 
 class EmailChangeConfirmSerializer(serializers.Serializer[Any]):
-    uid = Text(max_length=200)
+    uid = serializers.CharField(max_length=200)
     # The link's token names both addresses (accounts/links.py), so it is longer than the other links'.
-    token = Text(max_length=2048)
+    token = serializers.CharField(max_length=2048)
 
 
 class PasswordChangeSerializer(serializers.Serializer[Any]):
-    current_password = Text(**PASSWORD_FIELD)
-    new_password = Text(**PASSWORD_FIELD)
+    current_password = serializers.CharField(**PASSWORD_FIELD)
+    new_password = NewPassword()
 
 
 class PasswordResetSerializer(serializers.Serializer[Any]):
@@ -231,12 +226,12 @@ class PasswordResetSerializer(serializers.Serializer[Any]):
 
 
 class UidTokenSerializer(serializers.Serializer[Any]):
-    uid = Text(max_length=200)
-    token = Text(max_length=200)
+    uid = serializers.CharField(max_length=200)
+    token = serializers.CharField(max_length=200)
 
 
 class PasswordResetConfirmSerializer(UidTokenSerializer):
-    new_password = Text(**PASSWORD_FIELD)
+    new_password = NewPassword()
 
 
 class SessionSerializer(serializers.ModelSerializer[Session]):
@@ -258,14 +253,14 @@ class SessionSerializer(serializers.ModelSerializer[Session]):
 
 
 class ApiTokenCreateSerializer(serializers.Serializer[Any]):
-    name = Text(max_length=100, validators=[single_line])
+    name = serializers.CharField(max_length=100, validators=[single_line])
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=list(apitokens.SCOPES)),
         min_length=1,
         max_length=len(apitokens.SCOPES),
         help_text="tasks:read, tasks:write, projects:read, projects:write; a write scope includes its read.",
     )
-    expires_in_days = WholeNumber(
+    expires_in_days = serializers.IntegerField(
         min_value=1, max_value=365, required=False, allow_null=True, help_text="Omitted or null: never expires."
     )
 

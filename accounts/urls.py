@@ -1,8 +1,7 @@
 from django.urls import re_path
 
 from accounts import views
-
-UUID = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+from config.http.filters import UUID_PATTERN as UUID
 
 # Every route answers with or without a trailing slash.
 urlpatterns = [

@@ -102,10 +102,9 @@ COOKIE_MODE = OpenApiParameter(
     cookies.HEADER,
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    enum=[cookies.COOKIE_MODE],
-    description="`cookie`: the refresh token travels in the HttpOnly cookie `taskdesk_refresh` (Secure, "
+    description="`cookie` (any case): the refresh token travels in the HttpOnly cookie `taskdesk_refresh` (Secure, "
     "SameSite=Strict, Path=/api/v1/auth/) instead of the body: answers carry no `refresh`, and refresh and "
-    "logout read the cookie (only with this header).",
+    "logout read the cookie (only with this header). Any other value, or none: the body.",
 )
 
 

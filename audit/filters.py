@@ -12,6 +12,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.drainage import set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -52,6 +53,12 @@ class UserFilter(django_filters.UUIDFilter):
 
 class EventTypesFilter(django_filters.Filter):
     field_class = EventTypesField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = {"type": "string", "enum": sorted(EventType.values)}
+        schema = {"type": "array", "items": names, "maxItems": _MAX_EVENT_NAMES}
+        set_override(self, "field", {**schema, "description": self.extra["help_text"]})
 
 
 class EventFilter(django_filters.FilterSet):

@@ -22,3 +22,10 @@ class FastArgon2PasswordHasher(Argon2PasswordHasher):
 PRODUCTION_PASSWORD_HASHERS = list(PASSWORD_HASHERS)
 PASSWORD_HASHERS = ["config.test_settings.FastArgon2PasswordHasher", *PRODUCTION_PASSWORD_HASHERS[1:]]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Schema fuzzing (config/tests/test_schema_fuzz.py): examples per operation, a seed (0: derandomized, the same
+# examples every run), and Schemathesis' coverage phase (boundary values of every keyword: ~120 requests an
+# operation, too long for every run). `FUZZ_EXAMPLES=200 FUZZ_SEED=7 FUZZ_COVERAGE=true` runs it all, longer.
+FUZZ_EXAMPLES = env_int("FUZZ_EXAMPLES", 20, minimum=1)  # noqa: F405
+FUZZ_SEED = env_int("FUZZ_SEED", 0)  # noqa: F405
+FUZZ_COVERAGE = env_bool("FUZZ_COVERAGE", False)  # noqa: F405

@@ -17,9 +17,17 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django_filters.fields import MultipleChoiceField
+from drf_spectacular.drainage import set_override
 
 from config.http.errors import ValidationFailed
-from config.http.filters import OrderingFilter, SearchFilter, StrictBooleanFilter, WhenFilter, split_commas
+from config.http.filters import (
+    UUID_PATTERN,
+    OrderingFilter,
+    SearchFilter,
+    StrictBooleanFilter,
+    WhenFilter,
+    split_commas,
+)
 from tasks.models import (
     MAX_ID,
     MAX_TAG_LENGTH,
@@ -92,6 +100,19 @@ def _filter_tag(qs: TaskQuerySet, name: str, value: str) -> TaskQuerySet:
     return qs.filter(tags__has_tag=normalise_tag(value))
 
 
+class TagFilter(df.CharFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Any text: a tag no task carries finds nothing.
+        set_override(
+            self, "field", {"type": "string", "maxLength": MAX_TAG_LENGTH, "description": self.extra["help_text"]}
+        )
+
+
+# Up to 18 digits: every such number is a valid id (the largest, 2**63 - 1, has 19).
+ID_OR_NONE_SCHEMA = {"type": "string", "pattern": f"^({NONE}|[1-9][0-9]{{0,17}})$"}
+
+
 class IdOrNoneField(forms.Field):
     """A positive id (at most a bigint), or `none`."""
 
@@ -106,6 +127,10 @@ class IdOrNoneField(forms.Field):
 
 class IdOrNoneFilter(df.Filter):
     field_class = IdOrNoneField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        set_override(self, "field", {**ID_OR_NONE_SCHEMA, "description": self.extra["help_text"]})
 
 
 def parse_id_or_none(params: Any, name: str) -> int | str | None:
@@ -144,6 +169,11 @@ class AssigneeField(forms.Field):
 class AssigneeFilter(df.Filter):
     field_class = AssigneeField
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pattern = f"^(me|{UUID_PATTERN})$"
+        set_override(self, "field", {"type": "string", "pattern": pattern, "description": self.extra["help_text"]})
+
     def filter(self, qs: TaskQuerySet, value: uuid.UUID | str | None) -> TaskQuerySet:
         if value is None:
             return qs
@@ -178,7 +208,7 @@ class TaskFilter(df.FilterSet):
         method=_filter_priority,
         help_text="One or more: repeat the parameter or separate with commas.",
     )
-    tag = df.CharFilter(method=_filter_tag, max_length=MAX_TAG_LENGTH, help_text="Tasks carrying this tag.")
+    tag = TagFilter(method=_filter_tag, max_length=MAX_TAG_LENGTH, help_text="Tasks carrying this tag.")
     due_before = DueFilter(before=True)
     due_after = DueFilter(before=False)
     overdue = StrictBooleanFilter(

@@ -170,13 +170,13 @@ def parse(text: str) -> Rule:
 @lru_cache(maxsize=1024)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     """The IANA zone; raises KeyError for an unknown name."""
-    if not name or name not in _zone_names():
+    if not name or name not in zone_names():
         raise KeyError(name)
     return zoneinfo.ZoneInfo(name)
 
 
 @lru_cache(maxsize=1)
-def _zone_names() -> frozenset[str]:
+def zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 

@@ -22,10 +22,13 @@ from drf_spectacular.drainage import set_override
 from config.http.dates import MESSAGE as WHEN_MESSAGE
 from config.http.dates import parse_when
 
+# A UUID as Python's uuid.UUID reads one: hex digits in the usual groups, the hyphens optional.
+UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 MAX_SEARCH_LENGTH = 200
 MAX_SEARCH_TERMS = 10
 _WHEN_PARAMETER: dict[str, Any] = {
     "type": "string",
+    "anyOf": [{"format": "date-time"}, {"format": "date"}],
     "example": "2030-01-31T17:00:00Z",
     "description": "ISO 8601 datetime (naive means UTC) or date.",
 }
@@ -62,6 +65,8 @@ class StrictBooleanFilter(df.TypedChoiceFilter):
         kwargs.setdefault("choices", _BOOLEAN_CHOICES)
         kwargs.setdefault("coerce", _to_bool)
         super().__init__(*args, **kwargs)
+        # A boolean on the wire (true/false; 1/0 are read too), not an enum of its spellings.
+        set_override(self, "field", {"type": "boolean", "description": self.extra.get("help_text", "")})
 
 
 # Instants ---------------------------------------------------------------------------------------------
@@ -201,6 +206,7 @@ class SearchFilter(df.CharFilter):
     def __init__(self, *, fields: tuple[str, ...], help_text: str) -> None:
         self.fields = fields
         super().__init__(max_length=MAX_SEARCH_LENGTH, help_text=help_text)
+        set_override(self, "field", {"type": "string", "maxLength": MAX_SEARCH_LENGTH, "description": help_text})
 
     def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
         for term in (value or "").split()[:MAX_SEARCH_TERMS]:

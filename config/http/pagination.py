@@ -140,4 +140,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             if parameter["name"] == self.page_size_query_param:
                 schema["maximum"] = self.max_page_size
                 schema["default"] = self.page_size
+            else:
+                # Past the last page is a 404; a number longer than _whole_number reads is a 400.
+                schema["maximum"] = 2**63 - 1
         return parameters

@@ -239,3 +239,74 @@ def test_the_docs_pages_use_only_local_assets_and_those_are_served(path: str) ->
         content = b"".join(served.streaming_content) if served.streaming else served.content  # type: ignore[attr-defined]
         assert content, asset
     assert "/api/schema/" in page
+
+
+# The schema says what the app enforces (config/tests/test_schema_fuzz.py holds the app to it) -----------------
+
+
+def component(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    return schema["components"]["schemas"][name]  # type: ignore[no-any-return]
+
+
+def parameter(schema: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
+    return next(p for p in operation(schema, path, method)["parameters"] if p["name"] == name)
+
+
+def test_a_new_password_is_documented_with_the_validators_length(schema: dict[str, Any]) -> None:
+    for name, field in [
+        ("RegisterRequest", "password"),
+        ("PasswordChangeRequest", "new_password"),
+        ("PasswordResetConfirmRequest", "new_password"),
+    ]:
+        documented = component(schema, name)["properties"][field]
+        assert (documented["minLength"], documented["maxLength"]) == (8, 128), name
+    # The current password is any text the user may once have chosen.
+    assert component(schema, "PasswordChangeRequest")["properties"]["current_password"]["minLength"] == 1
+
+
+def test_text_fields_document_what_they_refuse(schema: dict[str, Any]) -> None:
+    title = component(schema, "TaskWriteRequest")["properties"]["title"]
+    assert re.fullmatch(title["pattern"], "Pay rent")
+    assert not re.fullmatch(title["pattern"], "   ")  # trimmed, then blank
+    assert not re.fullmatch(title["pattern"], "a\x00b")
+    name = component(schema, "ProjectWriteRequest")["properties"]["name"]
+    assert re.fullmatch(name["pattern"], "Home")
+    assert not re.fullmatch(name["pattern"], "Home\nAway")  # a name is one line
+    tag = component(schema, "TaskWriteRequest")["properties"]["tags"]["items"]
+    assert re.fullmatch(tag["pattern"], "work")
+    assert not re.fullmatch(tag["pattern"], "a;b")
+    assert tag["maxLength"] == 50
+    assert component(schema, "ProjectWriteRequest")["properties"]["color"]["pattern"] == "^#[0-9a-fA-F]{6}$"
+
+
+def test_time_zones_are_the_iana_names(schema: dict[str, Any]) -> None:
+    zones = component(schema, "TimezoneEnum")["enum"]
+    assert "Europe/Paris" in zones and "UTC" in zones
+    assert "Mars/Olympus" not in zones and "" not in zones
+
+
+def test_bulk_fields_refuse_other_keys_and_the_avatar_may_be_empty(schema: dict[str, Any]) -> None:
+    assert component(schema, "BulkFieldsRequest")["additionalProperties"] is False
+    avatar = component(schema, "User")["properties"]["avatar_url"]
+    assert {"type": "string", "maxLength": 0} in avatar["oneOf"]
+
+
+def test_list_parameters_say_which_values_they_take(schema: dict[str, Any]) -> None:
+    assert parameter(schema, "/api/v1/tasks", "get", "overdue")["schema"]["type"] == "boolean"
+    project = parameter(schema, "/api/v1/tasks", "get", "project")["schema"]["pattern"]
+    assert re.fullmatch(project, "none") and re.fullmatch(project, "12") and not re.fullmatch(project, "0")
+    assignee = parameter(schema, "/api/v1/tasks", "get", "assignee")["schema"]["pattern"]
+    assert re.fullmatch(assignee, "me") and not re.fullmatch(assignee, "you")
+    events = parameter(schema, "/api/v1/audit/events", "get", "event")["schema"]
+    assert "auth.login_failed" in events["items"]["enum"]
+    assert parameter(schema, "/api/v1/sync", "get", "limit")["schema"]["maximum"] == 1000
+    for path in ("/api/v1/tasks", "/api/v1/projects", "/api/v1/audit/events", "/api/v1/notifications"):
+        for documented in operation(schema, path, "get")["parameters"]:
+            if documented["in"] == "query":
+                assert documented["allowEmptyValue"] is True, (path, documented["name"])
+
+
+def test_the_idempotency_key_is_printable_ascii(schema: dict[str, Any]) -> None:
+    key = parameter(schema, "/api/v1/tasks", "post", "Idempotency-Key")["schema"]["pattern"]
+    assert re.fullmatch(key, "order-42 retry")
+    assert not re.fullmatch(key, "clé") and not re.fullmatch(key, " padded")

@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import Text
 from config.http.formats import iso
+from config.http.validators import NotBlank
 from tasks.models import MAX_COMMENT, Comment
 from tasks.serializers.projects import PersonSerializer, person
 
@@ -45,18 +45,13 @@ class CommentSerializer(serializers.Serializer[Any]):
 # Input ------------------------------------------------------------------------------------------------
 
 
-def not_only_whitespace(value: str) -> None:
-    if not value.strip():
-        raise serializers.ValidationError("A comment cannot be empty.")
-
-
 class CommentWriteSerializer(serializers.Serializer[Any]):
     """The one writable field. Anything else in the body (id, task, author, timestamps) is ignored: read-only
     fields cannot be written. The body is kept as typed (line breaks and indentation mean something in text)."""
 
-    body = Text(
+    body = serializers.CharField(
         max_length=MAX_COMMENT,
         trim_whitespace=False,
-        validators=[not_only_whitespace],
+        validators=[NotBlank("A comment cannot be empty.")],
         help_text=f"1 to {MAX_COMMENT:,} characters, not only whitespace.",
     )

@@ -7,8 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from accounts.serializers import Email, single_line
+from accounts.serializers import Email
 from config.http.formats import iso
+from config.http.validators import single_line
 from tasks.models import DEFAULT_COLOR, MAX_PROJECT_DESCRIPTION, MAX_PROJECT_NAME, ROLES, Invitation, Membership
 
 COLOR_PATTERN = r"^#[0-9a-fA-F]{6}$"

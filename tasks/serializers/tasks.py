@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -259,11 +260,25 @@ def normalise_tag(tag: str) -> str:
     return " ".join(tag.split())
 
 
+# A tag: not blank, no ";" (it joins tags in the CSV export) and no control character.
+_TAG_CHAR = "[^;\\x00-\\x1f\\x7f-\\x9f]"
+TAG_SCHEMA = {
+    "type": "string",
+    "maxLength": MAX_TAG_LENGTH,
+    "pattern": f"^{_TAG_CHAR}*[^;\\s\\x00-\\x1f\\x7f-\\x9f]{_TAG_CHAR}*$",
+}
+
+
+@extend_schema_field(TAG_SCHEMA)
+class TagField(serializers.CharField):
+    pass
+
+
 class TagsField(serializers.ListField):
     """Up to 20 short labels; whitespace is trimmed and collapsed, duplicates in any case dropped (the first
     spelling kept: "Home" and "home" are one label)."""
 
-    child = serializers.CharField(max_length=MAX_TAG_LENGTH, allow_blank=False)
+    child = TagField(max_length=MAX_TAG_LENGTH, allow_blank=False)
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", MAX_TAGS)
@@ -320,8 +335,6 @@ class RecurrenceField(serializers.CharField):
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Must be an RFC 5545 RRULE string, such as FREQ=WEEKLY;BYDAY=MO.")
         text = super().to_internal_value(data)
         if not text:
             return ""
@@ -331,13 +344,12 @@ class RecurrenceField(serializers.CharField):
             raise serializers.ValidationError(str(exc)) from None
 
 
+@extend_schema_field({"type": "string", "enum": sorted(recurrence.zone_names())})
 class TimeZoneField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=64, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
         name = super().to_internal_value(data)
         if not recurrence.is_zone(name):
             raise serializers.ValidationError(f"Unknown time zone {name!r}; use an IANA name such as Europe/Paris.")
@@ -357,6 +369,17 @@ class ReminderInputSerializer(serializers.Serializer[Any]):
         if ("at" in attrs) == ("before_due" in attrs):
             raise serializers.ValidationError("Give either at or before_due.")
         return attrs
+
+
+class ReminderInputSchema(OpenApiSerializerExtension):
+    """The schema says what `validate` does: exactly one of `at` and `before_due`."""
+
+    target_class = ReminderInputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["oneOf"] = [{"required": ["at"]}, {"required": ["before_due"]}]
+        return schema
 
 
 class TaskWriteSerializer(serializers.Serializer[Any]):
@@ -448,6 +471,17 @@ class BulkFieldsSerializer(serializers.Serializer[Any]):
                     {key: ["Only status, priority, due_at and tags can be changed in bulk."] for key in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class BulkFieldsSchema(OpenApiSerializerExtension):
+    """The schema says what BulkFieldsSerializer does: a key besides the four is refused, not ignored."""
+
+    target_class = BulkFieldsSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> Any:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema
 
 
 class BulkSerializer(serializers.Serializer[Any]):

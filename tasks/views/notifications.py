@@ -48,7 +48,7 @@ class NotificationListView(GenericAPIView[Notification]):
         },
     )
     def get(self, request: Request) -> Response:
-        raw = request.query_params.get("unread", "false").lower()
+        raw = (request.query_params.get("unread") or "false").lower()  # empty, as every list reads it: left out
         if raw not in _BOOLEANS:
             raise ValidationFailed.on("unread", "Use true or false.")
         rows = notification_list_for(user=request.user, unread=_BOOLEANS[raw])

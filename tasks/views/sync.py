@@ -15,7 +15,6 @@ from typing import Any
 from django.core import signing
 from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -135,13 +134,14 @@ class SyncSchema(AutoSchema):
 
 CURSOR = OpenApiParameter(
     "cursor",
-    OpenApiTypes.STR,
+    # django.core.signing's compressed, URL-safe form: base64url segments joined by colons.
+    {"type": "string", "pattern": r"^\.?[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)+$"},
     OpenApiParameter.QUERY,
     description="The cursor of your last answer; left out: a full sync.",
 )
 LIMIT = OpenApiParameter(
     "limit",
-    OpenApiTypes.INT,
+    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
     OpenApiParameter.QUERY,
     description=f"Objects (and removed ids) per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
 )

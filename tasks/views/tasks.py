@@ -28,7 +28,7 @@ from audit.context import RequestContext
 from config.http.errors import ValidationFailed
 from config.http.input import validated
 from config.http.schema import ErrorSerializer
-from tasks.filters import TaskFilter, TaskFilterBackend, parse_id_or_none
+from tasks.filters import ID_OR_NONE_SCHEMA, TaskFilter, TaskFilterBackend, parse_id_or_none
 from tasks.models import Task
 from tasks.selectors import tasks as selectors
 from tasks.selectors.stats import task_stats_for
@@ -69,7 +69,8 @@ IF_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    # Printable ASCII; a header value's outer spaces do not survive the trip, so none are documented.
+    {"type": "string", "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$"},
     OpenApiParameter.HEADER,
     description="Up to 255 printable ASCII characters. A retry with the same key within 24 hours returns the "
     "first response (same status and body, header Idempotent-Replayed: true) and creates nothing; the same key "
@@ -452,7 +453,7 @@ class StatsView(APIView):
         parameters=[
             OpenApiParameter(
                 "project",
-                OpenApiTypes.STR,
+                ID_OR_NONE_SCHEMA,
                 OpenApiParameter.QUERY,
                 description="A project's id (its tasks), or none (your personal tasks); left out: every task you see.",
             )
@@ -546,7 +547,7 @@ class ExportView(GenericAPIView[Task]):
         },
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        export_format = request.query_params.get("format", "json")
+        export_format = request.query_params.get("format") or "json"  # empty, as on every list: left out
         if export_format not in _EXPORTS:
             raise ValidationFailed.on("format", "Choose json or csv.")
         rows = self.filter_queryset(self.get_queryset()).values_list(*TASK_COLUMNS)
