@@ -243,6 +243,9 @@ def account(db: Any) -> Iterator[User]:
 def test_every_operation(case: Any, account: User) -> None:
     if (case.headers or {}).get("Authorization") == f"Bearer {NOT_YET}":
         case.headers["Authorization"] = f"Bearer {fresh_access_token()}"
+    # Schemathesis asks for gzip, and its WSGI transport hands the body over as sent, where an HTTP client
+    # would decode it: ask for the plain body (compression has its own tests, config/tests/test_compression.py).
+    case.headers = {**(case.headers or {}), "Accept-Encoding": "identity"}
     response = case.call_and_validate()
     _statuses.append(response.status_code)
     if response.status_code == 400 and case.meta.generation.mode.is_positive:
