@@ -222,8 +222,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # The same backend, with a health check that polls the socket instead of a round trip (config/db/).
+    # The same backend, with a health check that polls the socket instead of a round trip and prepared
+    # statements for the hottest fixed queries (config/db/).
     DATABASES["default"]["ENGINE"] = "config.db.postgresql"
+# Off behind a connection pooler that cannot keep prepared statements (PgBouncer in transaction mode < 1.21).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()

@@ -58,7 +58,9 @@ class CompiledQuery:
         """Runs the query (plus an SQL `suffix` such as LIMIT/OFFSET) with database-ready `params`."""
         connection = connections[using]
         sql, compiler, converters = self._compiled(connection)
-        with connection.cursor() as cursor:
+        # PostgreSQL plans the statement once per connection (config/db/postgresql); other databases as usual.
+        prepared = getattr(connection, "prepared_cursor", None)
+        with prepared() if prepared is not None else connection.cursor() as cursor:
             cursor.execute(sql + suffix, [*params, *suffix_params])
             rows = cursor.fetchall()
         if converters:

@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip while the connection is sound.
+"""Django's PostgreSQL backend, with a health check that costs no round trip while the connection is sound and
+cursors whose statements PostgreSQL plans once per connection.
 
 With CONN_HEALTH_CHECKS, Django runs `SELECT 1` before the first query of every request that reuses a
 connection: a whole extra round trip to the database on every API request. An idle connection has nothing
@@ -6,16 +7,73 @@ to read, so a zero-timeout poll of its socket tells what that query would in the
 server that closed the connection, restarted, or terminated the backend has sent EOF or a FATAL message,
 and the socket is readable. Only then is the real `SELECT 1` run, and it decides. A connection that is
 silently black-holed passes either check until its first query times out, as before.
+
+Django binds parameters on the client (the SQL sent is complete, so PostgreSQL parses and plans it on every
+execution). `prepared_cursor()` binds them on the server and prepares each statement on its first use on the
+connection: the fixed statements of the hottest requests (config/http/compiled.py) are planned once per
+connection instead of once per request, which for the task list's statement is most of the database's work.
+Set `DATABASE_PREPARED_STATEMENTS=false` behind a pooler that cannot keep prepared statements (PgBouncer in
+transaction mode before 1.21).
 """
 
 from __future__ import annotations
 
 import select
+from typing import Any
 
-from django.db.backends.postgresql import base
+import psycopg
+from django.conf import settings
+from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from psycopg.pq import Format
+
+_TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+_ONLY_WHEN_ASKED = 2**62
+
+
+class PreparedCursor(psycopg.Cursor[Any]):
+    """Server-side binding; every statement is prepared on its first execution (psycopg keeps the prepared
+    statements of a connection, at most `prepared_max`, least recently used deallocated first)."""
+
+    def execute(
+        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> Any:
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class DatabaseOperations(operations.DatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:  # type: ignore[override]
+        # The query log (DEBUG, tests) shows a prepared statement with its values, as Django's own.
+        if isinstance(cursor, PreparedCursor):
+            try:
+                return str(self.compose_sql(sql, params))
+            except psycopg.errors.DataError:
+                return None
+        return super().last_executed_query(cursor, sql, params)  # type: ignore[no-any-return]
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
+
+    def get_connection_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = super().get_connection_params()
+        if settings.DATABASE_PREPARED_STATEMENTS:
+            # Our prepared statements have one good plan whatever their values (their shape fixes the indexes
+            # they walk). PostgreSQL would otherwise keep planning the task list's statement for every
+            # execution (a custom plan looks cheaper than a generic one with an unknown LIMIT), which is the
+            # work preparing it is meant to save. Django's own statements are not prepared: unaffected.
+            params["options"] = f"{params.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
+        return params
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        connection = super().get_new_connection(conn_params)
+        # Django turns psycopg's automatic preparation off (None), which also refuses `prepare=True`. Django's own
+        # cursors bind on the client and never prepare; a threshold no statement reaches leaves preparation to
+        # PreparedCursor alone.
+        if settings.DATABASE_PREPARED_STATEMENTS and connection.prepare_threshold is None:
+            connection.prepare_threshold = _ONLY_WHEN_ASKED
+        return connection
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed or connection.broken:
@@ -27,3 +85,18 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if readable:
             return bool(super().is_usable())
         return True
+
+    def prepared_cursor(self) -> Any:
+        """A cursor like `cursor()` (Django's error translation, query log and execute wrappers) whose statements
+        are prepared on the server; a plain cursor when prepared statements are turned off."""
+        if not settings.DATABASE_PREPARED_STATEMENTS:
+            return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = PreparedCursor(self.connection)
+            # As Django's create_cursor: the connection's time zone for timestamptz values.
+            loader = self.connection.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+            if self.timezone != getattr(loader, "timezone", None):
+                register_tzloader(self.timezone, cursor)
+        return self._prepare_cursor(cursor)  # type: ignore[attr-defined]
