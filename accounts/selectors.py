@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, router
@@ -19,18 +20,54 @@ _session_query = CompiledQuery(
 )
 
 
+# The session lookup's columns: the session's, then its user's.
+SESSION_COLUMNS = len(_SESSION_FIELDS) + len(_USER_FIELDS)
+
+
 def session_with_user(session_id: uuid.UUID) -> Session | None:
-    """The session by primary key with its user: the one query every authenticated request makes.
+    """The session by primary key with its user: the one query every authenticated request makes, unless the
+    request's own statement embeds it (`session_cte`).
 
     The same instances as `Session.objects.select_related("user").get(pk=...)`, from SQL compiled once per
     connection (config/http/compiled.py).
     """
     alias = router.db_for_read(Session)
-    param = Session._meta.pk.get_db_prep_value(session_id, connections[alias])  # type: ignore[union-attr]
-    rows = _session_query.rows(using=alias, params=[param])
-    if not rows:
+    rows = _session_query.rows(using=alias, params=[session_param(session_id, alias)])
+    return _session_from(alias, rows[0]) if rows else None
+
+
+def session_param(session_id: uuid.UUID, alias: str) -> Any:
+    return Session._meta.pk.get_db_prep_value(session_id, connections[alias])  # type: ignore[union-attr]
+
+
+# The lookup's columns as another statement names them (the session's and the user's share names such as id).
+SESSION_COLUMN_NAMES = tuple(f"signed_in_{index}" for index in range(SESSION_COLUMNS))
+
+
+def session_cte(connection: Any) -> str:
+    """`session_with_user`'s statement as a common table expression, `signed_in`, for a read to embed (`WITH
+    ... SELECT`) so that the session is checked in the read's round trip: one row when the session exists, none
+    otherwise, its columns SESSION_COLUMN_NAMES; one parameter, `session_param`, first of the statement's. The
+    columns go to `session_from_columns`."""
+    return f"signed_in({', '.join(SESSION_COLUMN_NAMES)}) AS ({_session_query.sql(connection)})"
+
+
+def session_beside(sql: str, connection: Any) -> str:
+    """`sql`, a read answering at most one row, with the session's columns after its own: always one row (null
+    columns where nothing was found). Its parameters: `session_param`, then `sql`'s."""
+    found = f"SELECT found.*, signed_in.* FROM (SELECT 1 AS one) AS one LEFT JOIN ({sql}) AS found ON 1 = 1"  # noqa: S608
+    return f"WITH {session_cte(connection)} {found} LEFT JOIN signed_in ON 1 = 1"
+
+
+def session_from_columns(alias: str, values: Sequence[Any]) -> Session | None:
+    """The session (with its user) that `session_cte` found, from its columns as another statement read
+    them; None when it found none."""
+    if values[0] is None:
         return None
-    row = rows[0]
+    return _session_from(alias, _session_query.convert(connections[alias], values))
+
+
+def _session_from(alias: str, row: Sequence[Any]) -> Session:
     split = len(_SESSION_FIELDS)
     session = Session.from_db(alias, _SESSION_FIELDS, row[:split])
     user = User.from_db(alias, _USER_FIELDS, row[split : split + len(_USER_FIELDS)])

@@ -52,16 +52,25 @@ class CompiledQuery:
             setattr(connection, self._attr, compiled)
         return compiled
 
-    def rows(
-        self, *, using: str, params: Sequence[Any], suffix: str = "", suffix_params: Sequence[Any] = ()
-    ) -> list[Any]:
-        """Runs the query (plus an SQL `suffix` such as LIMIT/OFFSET) with database-ready `params`."""
+    def sql(self, connection: Any) -> str:
+        """The statement, for another statement to embed (`convert` then reads its columns there)."""
+        return self._compiled(connection)[0]
+
+    def convert(self, connection: Any, values: Sequence[Any]) -> tuple[Any, ...]:
+        """`values`, this query's columns read by another statement, converted as `rows` converts them."""
+        _, compiler, converters = self._compiled(connection)
+        if not converters:
+            return tuple(values)
+        return tuple(next(iter(compiler.apply_converters([list(values)], converters))))
+
+    def rows(self, *, using: str, params: Sequence[Any]) -> list[Any]:
+        """Runs the query with database-ready `params`."""
         connection = connections[using]
         sql, compiler, converters = self._compiled(connection)
         # PostgreSQL plans the statement once per connection (config/db/postgresql); other databases as usual.
         prepared = getattr(connection, "prepared_cursor", None)
         with prepared() if prepared is not None else connection.cursor() as cursor:
-            cursor.execute(sql + suffix, [*params, *suffix_params])
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:
             return [tuple(row) for row in compiler.apply_converters(rows, converters)]

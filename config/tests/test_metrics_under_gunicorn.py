@@ -79,7 +79,8 @@ def test_every_scrape_sums_all_workers_and_a_killed_worker_keeps_its_counts(
         text = scrape(port)
         assert value(text, "taskdesk_http_requests_total", **labels, status="200") == REQUESTS
         assert value(text, "taskdesk_http_request_duration_seconds_count", **labels) == REQUESTS
-        assert value(text, "taskdesk_db_queries_total", view="task-list") >= 2 * REQUESTS
+        # At least one statement each (the page, which checks the session too).
+        assert value(text, "taskdesk_db_queries_total", view="task-list") >= REQUESTS
         assert value(text, "taskdesk_logins_total", result="succeeded") == 1
 
     # kill -9 of a worker that served: gunicorn replaces it, its counts stay.

@@ -41,11 +41,18 @@ def test_the_list_detail_and_session_statements_are_planned_once_per_connection(
         assert auth_client.get("/api/v1/tasks/").status_code == 200
         assert auth_client.get(f"/api/v1/tasks/{seen[0]}").status_code == 200
     statements = prepared()
-    # One statement each, whatever the values: executed with the one generic plan, never planned again.
+    # One statement each (the session checked inside it), whatever the values: executed with the one generic
+    # plan, never planned again.
     list_plans = the_one(statements, "tasks_tally")
-    session_plans = the_one(statements, 'FROM "accounts_session"')
+    detail_plans = the_one(statements, "found.*")
     assert list_plans[0] >= 3 and list_plans[1] == 0
-    assert session_plans[0] >= 6 and session_plans[1] == 0
+    assert detail_plans[0] >= 3 and detail_plans[1] == 0
+    # Another kind of request: the session's own statement, prepared the same way.
+    assert auth_client.get("/api/v1/auth/me").status_code == 200
+    assert auth_client.get("/api/v1/auth/me").status_code == 200
+    statements = prepared()
+    own = [plans for statement, plans in statements.items() if statement.startswith('SELECT "accounts_session"')]
+    assert len(own) == 1 and own[0][1] == 0
     # Another page, another user's id: the same statement again.
     assert auth_client.get("/api/v1/tasks/?page=2").json()["count"] == 25
     assert len(prepared()) == len(statements)

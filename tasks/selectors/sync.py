@@ -16,6 +16,8 @@ from typing import Any
 
 from django.db import connections, router
 
+from accounts.authentication import PendingSession
+from accounts.selectors import session_beside, session_from_columns, session_param
 from tasks.changelog import Change, ChangeKind, Position, position_from, position_sql
 from tasks.models import Task
 from tasks.selectors.projects import project_list_for
@@ -68,14 +70,23 @@ def change_position() -> Position:
         return position_from(cursor.fetchone()[0], connection.vendor)
 
 
-def changed_since(*, user: Any, position: Position) -> bool:
-    """Whether anything the user sees (or saw) was written from `position` on. One query."""
+def changed_since(*, user: Any, position: Position, session: PendingSession | None = None) -> bool:
+    """Whether anything the user sees (or saw) was written from `position` on. One query, which checks the
+    request's `session` too when it is still to check (PendingSession)."""
     alias = _alias()
+    connection = connections[alias]
     who = _user_param(user, alias)
     since, params = position.since()
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_CHANGED.format(since=since), [who, *params, who, *params])
-        return bool(cursor.fetchone()[0])
+    sql, values = _CHANGED.format(since=since), [who, *params, who, *params]
+    if session is not None:
+        sql = session_beside(sql, connection)
+        values.insert(0, session_param(session.session_id, alias))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if session is not None:
+        session.check(session_from_columns(alias, row[1:]))
+    return bool(row[0])
 
 
 @dataclass

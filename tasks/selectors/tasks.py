@@ -11,6 +11,8 @@ from typing import Any
 from django.db import connections, router
 from django.db.models import DateTimeField, OuterRef, Q, Subquery
 
+from accounts.authentication import PendingSession
+from accounts.selectors import session_beside, session_cte, session_from_columns, session_param
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
 from tasks.changelog import Position, position_from, position_sql
@@ -71,11 +73,11 @@ _HEAD = """
 """
 _PG_PAGE = """
     SELECT {columns} FROM (
-        (SELECT {columns} FROM tasks_task WHERE owner_id = %s AND project_id IS NULL AND deleted_at IS NULL
+        (SELECT * FROM tasks_task WHERE owner_id = %s AND project_id IS NULL AND deleted_at IS NULL
          ORDER BY created_at DESC, id DESC LIMIT %s)
         UNION ALL
         (SELECT branch.* FROM tasks_membership AS member CROSS JOIN LATERAL (
-            SELECT {columns} FROM tasks_task WHERE project_id = member.project_id AND deleted_at IS NULL
+            SELECT * FROM tasks_task WHERE project_id = member.project_id AND deleted_at IS NULL
             ORDER BY created_at DESC, id DESC LIMIT %s) AS branch
          WHERE member.user_id = %s)
     ) AS merged ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
@@ -87,8 +89,13 @@ _SQLITE_PAGE = """
              OR project_id IN (SELECT project_id FROM tasks_membership WHERE user_id = %s))
     ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s
 """
+# The caller's session (`session_cte`) rides on the first row only: the rest of the page does not carry it.
 _DEFAULT_PAGE = """
-    SELECT {outer}, head.total, head.position FROM ({head}) AS head LEFT JOIN ({page}) AS page ON 1 = 1
+    WITH {session}
+    SELECT {outer}, head.total, head.position, signed_in.* FROM ({head}) AS head
+    LEFT JOIN (SELECT numbered.*, row_number() OVER (ORDER BY created_at DESC, id DESC) AS n
+               FROM ({page}) AS numbered) AS page ON 1 = 1
+    LEFT JOIN signed_in ON page.n IS NULL OR page.n = 1
     ORDER BY page.created_at DESC, page.id DESC
 """
 # PostgreSQL writes a timestamp in the API's format (config/http/formats.py `iso`: ISO 8601 in UTC with `Z`,
@@ -96,6 +103,12 @@ _DEFAULT_PAGE = """
 _PG_ISO = """CASE WHEN mod(EXTRACT(MICROSECONDS FROM {column})::bigint, 1000000) = 0
     THEN to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
     ELSE to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END"""
+
+
+def _compact(sql: str) -> str:
+    """One space for each run of whitespace (these templates hold no literal that has any): psycopg caches its
+    parsing of a statement only under 4 KiB, and the task list's is just over that once indented."""
+    return " ".join(sql.split())
 
 
 def _default_page_sql(columns: tuple[str, ...], connection: Any) -> str:
@@ -108,10 +121,11 @@ def _default_page_sql(columns: tuple[str, ...], connection: Any) -> str:
         postgres_text = connection.vendor == "postgresql" and isinstance(fields[name], DateTimeField)
         outer.append(_PG_ISO.format(column=column) if postgres_text else column)
     page = _PG_PAGE if connection.vendor == "postgresql" else _SQLITE_PAGE
-    return _DEFAULT_PAGE.format(
-        outer=", ".join(outer),
-        head=_HEAD.format(position=position_sql(connection.vendor)),
-        page=page.format(columns=names),
+    return _compact(_DEFAULT_PAGE).format(
+        session=session_cte(connection),
+        outer=", ".join(_compact(column) for column in outer),
+        head=_compact(_HEAD).format(position=position_sql(connection.vendor)),
+        page=_compact(page).format(columns=names),
     )
 
 
@@ -142,9 +156,10 @@ class TaskListRows:
 
     ordered = True
 
-    def __init__(self, *, user: Any, columns: tuple[str, ...]) -> None:
+    def __init__(self, *, user: Any, columns: tuple[str, ...], session: PendingSession | None = None) -> None:
         self.user = user
         self.columns = columns
+        self.session = session
         self.total: int | None = None
         self.position: Position | None = None
 
@@ -152,17 +167,22 @@ class TaskListRows:
         alias = router.db_for_read(Task)
         connection = connections[alias]
         user = Task._meta.get_field("owner").get_db_prep_value(self.user.pk, connection)
+        session = session_param(self.session.session_id, alias) if self.session is not None else None
         if connection.vendor == "postgresql":
             page = [user, offset + limit, offset + limit, user, limit, offset]
         else:
             page = [user, user, limit, offset]
-        rows = _default_page_query(self.columns).rows(using=alias, params=[user, user, *page])
+        rows = _default_page_query(self.columns).rows(using=alias, params=[session, user, user, *page])
         head = rows[0]
-        self.total = int(head[-2])
-        self.position = position_from(head[-1], connection.vendor)
+        width = len(self.columns)
+        if self.session is not None:
+            # Before anything of the page is used: an ended session sees nothing of it (401).
+            self.session.check(session_from_columns(alias, head[width + 2 :]))
+        self.total = int(head[width])
+        self.position = position_from(head[width + 1], connection.vendor)
         if head[0] is None:  # the head alone: no task on this page
             return []
-        return [row[:-1] for row in rows]
+        return [row[: width + 1] for row in rows]
 
     def count(self) -> int:
         if self.total is None:
@@ -184,17 +204,36 @@ _task_query = CompiledQuery(
 )
 
 
-def task_get_for(*, user: Any, task_id: int) -> Task:
+# The same read with the caller's session beside it (PendingSession): always one row, the task's columns null
+# when there is no such task.
+_task_query_signed_in = CompiledQuery(
+    "task_get_for_signed_in",
+    lambda: Task.objects.visible_to(uuid.UUID(int=0)).live().filter(pk=0),
+    param_count=3,
+    sql=lambda connection: session_beside(_task_query.sql(connection), connection),
+)
+
+
+def task_get_for(*, user: Any, task_id: int, session: PendingSession | None = None) -> Task:
     """A live task the caller can see; anything else (another user's, a project they are not in, trashed,
     absent) is the same 404. Reads need no role: a write takes it with the row lock (`with_role`).
 
     The same instance as `task_list_for(user=user).get(pk=task_id)`, from SQL compiled once per connection
-    (config/http/compiled.py): every read of one task, and every write before its lock, starts here."""
+    (config/http/compiled.py): every read of one task, and every write before its lock, starts here. With the
+    request's `session` still to check, the same statement checks it first (401 before any 404)."""
     if not 0 < task_id <= MAX_ID:
         raise task_not_found()
     alias = router.db_for_read(Task)
     who = Task._meta.get_field("owner").get_db_prep_value(user.pk, connections[alias])
-    rows = _task_query.rows(using=alias, params=[who, who, task_id])
+    if session is None:
+        rows = _task_query.rows(using=alias, params=[who, who, task_id])
+    else:
+        found = _task_query_signed_in.rows(
+            using=alias, params=[session_param(session.session_id, alias), who, who, task_id]
+        )[0]
+        width = len(_TASK_FIELDS)
+        session.check(session_from_columns(alias, found[width:]))
+        rows = [found[:width]] if found[0] is not None else []
     if not rows:
         raise task_not_found()
     return Task.from_db(alias, _TASK_FIELDS, rows[0])

@@ -46,11 +46,10 @@ def tasks_of(user: Any) -> Any:
     return TaskFactory.create_batch(3, owner=user)
 
 
-# GET /api/v1/tasks/ with a matching If-None-Match:
-#   1. the session and its user (authentication)
-#   2. EXISTS: a change-log row of the caller's (personal tasks, memberships) or of their projects at or after
-#      the ETag's position (index ranges on (user_id, xid) and (project_id, xid))
-NOT_MODIFIED_QUERIES = 2
+# A list with a matching If-None-Match: EXISTS, a change-log row of the caller's (personal tasks, memberships)
+# or of their projects at or after the ETag's position (index ranges on (user_id, xid) and (project_id, xid)).
+# The task list checks the caller's session in the same statement; the project list with a query of its own.
+NOT_MODIFIED_QUERIES = {"/api/v1/tasks/": 1, "/api/v1/tasks/?page_size=2&page=2": 1, "/api/v1/projects/": 2}
 
 
 @pytest.mark.parametrize("path", ["/api/v1/tasks/", "/api/v1/tasks/?page_size=2&page=2", "/api/v1/projects/"])
@@ -62,7 +61,7 @@ def test_a_matching_if_none_match_is_a_304_without_reading_the_page(
     etag = first["ETag"]
     assert first.status_code == 200 and etag
 
-    with django_assert_num_queries(NOT_MODIFIED_QUERIES):
+    with django_assert_num_queries(NOT_MODIFIED_QUERIES[path]):
         again = _get(owner_client, path, etag)
 
     assert again.status_code == 304

@@ -1,6 +1,7 @@
 """Query counts of the task endpoints, pinned: the list costs the same for a page of 1 and a page of 100.
 
-Every authenticated request starts with one query: the session, joined to its user (accounts).
+Every authenticated request checks its session, joined to its user (accounts): with a query of its own, or,
+for the default list and one task, inside their own statement (accounts.authentication.PendingSession).
 """
 
 from __future__ import annotations
@@ -15,12 +16,10 @@ from tasks.tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
 
-# GET /api/v1/tasks/:
-#   1. the session and its user (authentication)
-#   2. SELECT of the page's columns, tags included (a JSON column: no per-task or prefetch query), with the
-#      total (the caller's tallies: tasks/tallies.py) and the change log's position for the ETag on every row
-#      (tasks/selectors/tasks.py, TaskListRows)
-LIST_QUERIES = 2
+# GET /api/v1/tasks/: one statement (tasks/selectors/tasks.py, TaskListRows): the page's columns, tags included
+# (a JSON column: no per-task or prefetch query), the total (the caller's tallies: tasks/tallies.py), the change
+# log's position for the ETag, and the caller's session with its user.
+LIST_QUERIES = 1
 # A filtered list: the session, the page with its total as COUNT(*) OVER (), and the change log's position
 # for the ETag (no table read on PostgreSQL: the current snapshot; one row of sqlite_sequence on SQLite).
 FILTERED_QUERIES = 3
@@ -73,8 +72,8 @@ def test_the_trash_costs_the_same_queries_as_the_list(
 def test_reading_one_task_is_one_query_after_authentication(
     owner_client: Any, task: Any, django_assert_num_queries: Any
 ) -> None:
-    # 1. session  2. the task
-    with django_assert_num_queries(2):
+    # The task, with the caller's session beside it.
+    with django_assert_num_queries(1):
         assert owner_client.get(f"/api/v1/tasks/{task.id}").status_code == 200
 
 
@@ -146,8 +145,8 @@ def test_the_list_with_projects_assignees_and_subtasks_costs_the_same(
     with django_assert_num_queries(FILTERED_QUERIES):
         assert owner_client.get("/api/v1/tasks/?assignee=me&ordering=position").json()["count"] == projects
     top_id = response.json()["results"][-1]["id"]
-    # 1. session  2. the task with the caller's role in its project
-    with django_assert_num_queries(2):
+    # The task with the caller's session beside it.
+    with django_assert_num_queries(1):
         assert owner_client.get(f"/api/v1/tasks/{top_id}").status_code == 200
 
 

@@ -17,6 +17,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.authentication import pending_session
 from tasks.selectors.sync import Position, change_position, changed_since
 
 IF_NONE_MATCH = OpenApiParameter(
@@ -68,7 +69,9 @@ def not_modified(request: Request) -> Response | None:
     if header:
         for tag in header.split(",")[:8]:
             position = _position(request, tag)
-            if position is not None and not changed_since(user=request.user, position=position):
+            if position is not None and not changed_since(
+                user=request.user, position=position, session=pending_session(request)
+            ):
                 etag = tag.strip()
                 return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     return None

@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import SessionCheckedByRead, pending_session
 from audit.context import RequestContext
 from config.http.errors import ValidationFailed
 from config.http.input import validated
@@ -143,7 +144,7 @@ class IsPathUser(BasePermission):
 # Collection ---------------------------------------------------------------------------------------------------
 
 
-class TaskListView(GenericAPIView[Task]):
+class TaskListView(SessionCheckedByRead, GenericAPIView[Task]):
     token_scope = "tasks"
     schema = TaskSchema()
     filter_backends = [TaskFilterBackend]
@@ -175,7 +176,9 @@ class TaskListView(GenericAPIView[Task]):
             not_modified = conditional.not_modified(request)
             if not_modified is not None:
                 return not_modified
-            rows: Any = selectors.TaskListRows(user=request.user, columns=TASK_COLUMNS)
+            rows: Any = selectors.TaskListRows(
+                user=request.user, columns=TASK_COLUMNS, session=pending_session(request)
+            )
             page = self.paginate_queryset(rows)
             etag = conditional.etag_for(request, rows.position)
         return conditional.with_etag(self.get_paginated_response([task_row_to_dict(row) for row in page or ()]), etag)
@@ -240,7 +243,7 @@ class TrashListView(GenericAPIView[Task]):
 # One task -------------------------------------------------------------------------------------------------------
 
 
-class TaskDetailView(APIView):
+class TaskDetailView(SessionCheckedByRead, APIView):
     token_scope = "tasks"
     schema = TaskSchema()
 
@@ -256,7 +259,7 @@ class TaskDetailView(APIView):
         responses={200: TaskSerializer, 304: NOT_MODIFIED, 404: NOT_FOUND},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
-        task = selectors.task_get_for(user=request.user, task_id=_task_id(kwargs))
+        task = selectors.task_get_for(user=request.user, task_id=_task_id(kwargs), session=pending_session(request))
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match is not None and _etag_in(if_none_match, task.etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": task.etag})
