@@ -13,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from config.http import throttling
 from config.jobs.worker import Worker
 
 IS_POSTGRES = connection.vendor == "postgresql"
@@ -31,10 +32,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_and_fast_hashing(settings: Any) -> Any:
-    # Throttle counters and lockouts must not leak from one test into the next.
+    # Throttle counters (and this process's leases of them) and lockouts must not leak from one test into the next.
     cache.clear()
+    throttling.AnonRateThrottle.counter.forget()
     yield
     cache.clear()
+    throttling.AnonRateThrottle.counter.forget()
 
 
 @pytest.fixture
