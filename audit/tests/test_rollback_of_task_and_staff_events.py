@@ -3,6 +3,7 @@ nor the event: the event exists exactly when its change committed."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from unittest import mock
 
@@ -11,7 +12,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Session, User
 from audit.models import Event
-from audit.services import audit_record
+from audit.services import audit_event, audit_record
 from audit.tests.helpers import patch_accounts_audit
 from tasks.models import Task
 
@@ -33,10 +34,30 @@ def fails_with_nothing_recorded(response: Any, events_before: int) -> None:
     assert Event.objects.count() == events_before
 
 
+def unstorable(**kwargs: Any) -> Any:
+    """The real event, naming a user that does not exist: its foreign key is checked when the transaction
+    commits, after the task's row and the event's were both written."""
+    event = audit_event(**kwargs)
+    event.user_id = uuid.uuid4()
+    return event
+
+
+@pytest.mark.django_db(transaction=True)  # a deferred foreign key is checked at the real commit
 def test_a_task_create_that_rolls_back_records_nothing_and_creates_nothing(auth_client: APIClient) -> None:
     before = Event.objects.count()
-    with mock.patch("tasks.services.tasks.audit_record", side_effect=raise_after_recording) as patched:
+    with mock.patch("tasks.services.tasks.audit_event", side_effect=unstorable) as patched:
         response = auth_client.post("/api/v1/tasks/", {"title": "Never saved"}, format="json")
+
+    assert patched.called
+    fails_with_nothing_recorded(response, before)
+    assert not Task.objects.exists()
+
+
+def test_a_task_create_with_more_to_write_that_rolls_back_records_nothing(auth_client: APIClient) -> None:
+    project = auth_client.post("/api/v1/projects/", {"name": "Home"}, format="json").json()["id"]
+    before = Event.objects.count()
+    with mock.patch("tasks.services.tasks.audit_record", side_effect=raise_after_recording) as patched:
+        response = auth_client.post("/api/v1/tasks/", {"title": "Never saved", "project": project}, format="json")
 
     assert patched.called
     fails_with_nothing_recorded(response, before)

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from audit.context import RequestContext
 from audit.models import EventType
-from audit.services import audit_record
+from audit.services import audit_event, audit_record, insert_recorded
 from config.http.errors import Conflict, NotFound, PermissionDenied, PreconditionFailed, ValidationFailed
 from config.http.formats import iso
 from config.http.input import assign_changed
@@ -165,6 +165,11 @@ def task_create(*, user: Any, data: dict[str, Any], meta: RequestContext, now: d
         task.completed_at = now
     # A new recurring task is checked and anchored; created completed, it is simply completed.
     recurrence.on_change(task, [field for field in data if field != "status"], now)
+    if project_id is None and parent_id is None and not assignees and not reminder_specs:
+        # A personal task with nothing beside it: the row and its audit event in one statement.
+        created = audit_event(event=EventType.TASK_CREATED, user=user, meta=meta, details={"project_id": None})
+        insert_recorded(task, event=created, id_detail="task_id")
+        return task
     with transaction.atomic():
         if parent_id is not None and "project" not in data:
             parent = Task.objects.visible_to(user).live().filter(pk=parent_id).values_list("project_id", flat=True)

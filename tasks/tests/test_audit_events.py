@@ -119,7 +119,12 @@ def test_when_recording_fails_the_change_rolls_back_with_it(
     before = (Task.objects.count(), Task.objects.get(pk=task.pk).version)
     if body and body.get("ids"):
         body = {**body, "ids": [task.id]}
-    with mock.patch("tasks.services.tasks.audit_record", side_effect=RuntimeError("audit down")):
+    down = RuntimeError("audit down")
+    # A plain create writes its event with the row (audit_event + insert_recorded); every other change records.
+    with (
+        mock.patch("tasks.services.tasks.audit_record", side_effect=down),
+        mock.patch("tasks.services.tasks.audit_event", side_effect=down),
+    ):
         response = getattr(owner_client, method)(path.format(id=task.id), body, format="json")
     assert response.status_code == 500
     assert (Task.objects.count(), Task.objects.get(pk=task.pk).version) == before
