@@ -121,29 +121,48 @@ def insert_recorded(obj: Model, *, event: Event, id_detail: str) -> None:
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = [opts.pk]
     ((row_sql, row_params),) = compiler.as_sql()
-    quote = connection.ops.quote_name
-    pk = quote(str(opts.pk.column))
-    columns, values, params = [], [], []
-    for field in Event._meta.local_concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(str(field.column)))
-        value = field.get_db_prep_save(field.pre_save(event, True), connection)
-        if field.name == "details":
-            values.append(f"%s::jsonb || jsonb_build_object(%s, created.{pk})")
-            params.extend([value, id_detail])
-        else:
-            values.append("%s")
-            params.append(value)
-    sql = (
-        f"WITH created AS ({row_sql}), recorded AS (INSERT INTO {quote(Event._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT {', '.join(values)} FROM created) SELECT {pk} FROM created"
+    pk = connection.ops.quote_name(str(opts.pk.column))
+    record, record_params = event_insert_sql(
+        event, connection, source="created", details=(f"jsonb_build_object(%s, created.{pk})", [id_detail])
     )
+    sql = f"WITH created AS ({row_sql}), recorded AS ({record}) SELECT {pk} FROM created"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*row_params, *params])
+        cursor.execute(sql, [*row_params, *record_params])
         setattr(obj, opts.pk.attname, cursor.fetchone()[0])
     obj._state.adding, obj._state.db = False, using
     event.details = {id_detail: obj.pk, **event.details}
+
+
+def event_insert_sql(
+    event: Event,
+    connection: Any,
+    *,
+    source: str,
+    details: tuple[str, list[Any]],
+    columns: dict[str, str] | None = None,
+) -> tuple[str, list[Any]]:
+    """`INSERT INTO audit_event ... SELECT ... FROM <source>`: `event`'s values, for a statement whose common table
+    expression `source` is the change it records (one row). The event's details are merged with the jsonb SQL
+    `details` (with its parameters), and `columns` (field name -> SQL over `source`) replace the event's own
+    values, for what only the change knows (its row's id, its user)."""
+    quote = connection.ops.quote_name
+    names, values, params = [], [], []
+    for field in Event._meta.local_concrete_fields:
+        if field.primary_key:
+            continue
+        names.append(quote(str(field.column)))
+        if columns and field.name in columns:
+            values.append(columns[field.name])
+            continue
+        value = field.get_db_prep_save(field.pre_save(event, True), connection)
+        if field.name == "details":
+            values.append(f"%s::jsonb || {details[0]}")
+            params.extend([value, *details[1]])
+        else:
+            values.append("%s")
+            params.append(value)
+    table = quote(Event._meta.db_table)
+    return f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(values)} FROM {source}", params  # noqa: S608
 
 
 AUDIT_RETENTION_DAYS = 365

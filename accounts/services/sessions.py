@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import Token
 
@@ -15,7 +16,7 @@ from accounts.models import MfaChallenge, Session, User
 from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
-from audit.services import audit_record
+from audit.services import audit_event, audit_record, event_insert_sql
 from config.http import metrics
 from config.http.errors import TokenInvalid, TokenReused
 
@@ -106,6 +107,9 @@ def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
     """
     token = decode_refresh(raw_refresh)
     jti = token.get("jti")
+    rotated = _rotate_at_once(token, meta=meta)
+    if rotated is not None:
+        return rotated
     reused = False
     with transaction.atomic():
         session = (
@@ -152,6 +156,58 @@ def token_refresh(*, raw_refresh: str, meta: RequestContext) -> TokenPair:
     if reused:
         raise TokenReused()
     return _pair_for(session)
+
+
+# The refresh an SPA makes every quarter of an hour: the token in force of a live session of an active user,
+# rotated and recorded in one statement. The row lock the UPDATE takes serialises it with every other change
+# of the session, as the locked path's SELECT ... FOR UPDATE does: a concurrent refresh with the same token
+# finds `refresh_jti` changed, updates nothing, and takes the locked path (the grace window).
+_ROTATE = """
+    WITH rotated AS (
+        UPDATE accounts_session AS session
+        SET previous_refresh_jti = session.refresh_jti, refresh_jti = %s, rotated_at = %s, last_used_at = %s
+        FROM accounts_user AS account
+        WHERE session.id = %s AND session.user_id = %s AND session.refresh_jti = %s AND account.id = session.user_id
+          AND account.is_active AND session.ended_at IS NULL AND session.expires_at > %s
+          AND COALESCE(session.rotated_at, session.created_at) > %s
+        RETURNING session.id, session.user_id, session.expires_at, account.email
+    ), recorded AS ({record})
+    SELECT id, user_id, expires_at FROM rotated
+"""
+
+
+def _rotate_at_once(token: Token, *, meta: RequestContext) -> TokenPair | None:
+    """The refresh of the token in force, in one statement (PostgreSQL); None when that is not the case (another
+    token, an ended session, an inactive user, another database), which `token_refresh` then decides under
+    the row lock. The same checks as `Session.is_live` (SessionQuerySet.live()), the same event."""
+    jti = token.get("jti")
+    connection = connections[router.db_for_write(Session)]
+    if connection.vendor != "postgresql" or not isinstance(jti, str):
+        return None
+    now = timezone.now()
+    new_jti = _new_jti()
+    event = audit_event(event=EventType.TOKEN_REFRESHED, meta=meta)
+    record, record_params = event_insert_sql(
+        event,
+        connection,
+        source="rotated",
+        details=("jsonb_build_object('session_id', rotated.id::text)", []),
+        columns={
+            "user": "rotated.user_id",
+            "email": "rotated.email",
+            "actor": "rotated.user_id",
+            "actor_email": "rotated.email",
+        },
+    )
+    session_id, user_id = uuid.UUID(str(token[SESSION_CLAIM])), uuid.UUID(str(token["user_id"]))
+    issued_after = now - timedelta(days=settings.REFRESH_TOKEN_DAYS)
+    params = [new_jti, now, now, session_id, user_id, jti, now, issued_after, *record_params]
+    with connection.cursor() as cursor:
+        cursor.execute(_ROTATE.format(record=record), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return issue_pair(user_id=str(row[1]), session_id=str(row[0]), refresh_jti=new_jti, session_expires_at=row[2])
 
 
 def logout(*, user: User, session_id: Any, raw_refresh: str | None, meta: RequestContext) -> None:
