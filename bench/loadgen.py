@@ -64,6 +64,8 @@ class Result:
     # Answers outside 2xx/3xx plus socket errors (connect, read, write, timeout).
     errors: int
     driver: str
+    # The whole machine's CPU time (servers, databases, the load generator, the kernel) per request, in ms.
+    cpu_ms: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

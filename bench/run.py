@@ -12,7 +12,8 @@ with wrk (2 threads, 32 connections; a Python load generator when wrk is missing
 writes bench/results/<timestamp>.json and latest.json.
 
 Environment: BENCH_DURATION (15s), BENCH_WARMUP (3s), BENCH_CONNECTIONS (32), BENCH_WORKERS (2 per CPU),
-BENCH_ONLY (e.g. list,me), BENCH_DRIVER (wrk or python), BENCH_REFRESH_MODE (body or cookie), BENCH_SCALE.
+BENCH_ONLY (e.g. list,me), BENCH_DRIVER (wrk or python), BENCH_REFRESH_MODE (body or cookie), BENCH_SCALE,
+BENCH_PAIRED (1: the floor is measured again just before each case, and each share is against that one).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -74,6 +75,8 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", str((os.cpu_count() or 1) * 2)))
 REFRESH_MODE = os.environ.get("BENCH_REFRESH_MODE", "body")
 LOGINS_PER_SECOND = 8
+# The floor measured again before each case (BENCH_PAIRED=0: once, first).
+PAIRED = os.environ.get("BENCH_PAIRED", "1").strip().lower() not in ("0", "false", "no")
 
 
 # Targets ---------------------------------------------------------------------------------------------------
@@ -120,6 +123,7 @@ class Row:
     result: Result
     target: Target | None
     floor_rps: float | None = None
+    floor_cpu_ms: float | None = None
     # Growth cases: this case's latency over the list's at 1,000 tasks (p50, p99).
     ratios: tuple[float, float] | None = None
     note: str = ""
@@ -146,12 +150,21 @@ class Row:
     def share(self) -> float | None:
         return self.result.rps / self.floor_rps if self.floor_rps else None
 
+    @property
+    def cost_share(self) -> float | None:
+        """The floor's CPU per request over this case's: the share of the floor's rate this case would reach
+        with the same CPU, steadier than `share` where the host's CPU comes and goes."""
+        if not self.floor_cpu_ms or not self.result.cpu_ms:
+            return None
+        return self.floor_cpu_ms / self.result.cpu_ms
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "case": self.case,
             "label": self.label,
             **self.result.as_dict(),
             "share_of_floor": round(self.share, 3) if self.share is not None else None,
+            "cpu_share_of_floor": round(self.cost_share, 3) if self.cost_share is not None else None,
             "target": self.target.describe() if self.target else None,
             "ratios_p50_p99": self.ratios,
             "met": None if self.target is None else not self.missed,
@@ -509,9 +522,31 @@ def probe(load: Load, expected: int) -> None:
         raise SystemExit(f"{load.method} {load.path} answered {answer.status}, not {expected}: {answer.body}")
 
 
+def busy_seconds() -> float | None:
+    """CPU time the whole machine has spent working (user, nice, system, irq, softirq: not idle, iowait or time
+    stolen by the host), from /proc/stat; None where there is none."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(field) for field in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(run: Callable[[], Result]) -> Result:
+    """`run()`'s result with the machine's CPU time per request: what a request costs, whatever share of the
+    CPU the host lets this machine have meanwhile (throughput follows it on a CPU-bound machine)."""
+    before = busy_seconds()
+    result = run()
+    after = busy_seconds()
+    if before is None or after is None or not result.requests:
+        return result
+    return replace(result, cpu_ms=round((after - before) * 1000 / result.requests, 3))
+
+
 def measure(load: Load, driver: str) -> Result:
     drive(load, driver=driver, seconds=WARMUP, connections=CONNECTIONS)
-    return drive(load, driver=driver, seconds=DURATION, connections=CONNECTIONS)
+    return with_cpu(lambda: drive(load, driver=driver, seconds=DURATION, connections=CONNECTIONS))
 
 
 def refresh_case(ctx: Context, driver: str) -> Result:
@@ -521,8 +556,10 @@ def refresh_case(ctx: Context, driver: str) -> Result:
     warm = refresh_tokens(ctx.base, "bench3@example.com", CONNECTIONS)
     run = refresh_tokens(ctx.base, "bench3@example.com", CONNECTIONS)
     drive(replace(load, refresh_tokens=warm, headers=headers), driver=driver, seconds=WARMUP, connections=CONNECTIONS)
-    return drive(
-        replace(load, refresh_tokens=run, headers=headers), driver=driver, seconds=DURATION, connections=CONNECTIONS
+    return with_cpu(
+        lambda: drive(
+            replace(load, refresh_tokens=run, headers=headers), driver=driver, seconds=DURATION, connections=CONNECTIONS
+        )
     )
 
 
@@ -555,17 +592,26 @@ def run_app_cases(base: str, floor_base: str, cases: list[str], driver: str) -> 
     floor_load = Load("127.0.0.1", int(urllib.parse.urlparse(floor_base).port or 80), "/floor")
     rows: list[Row] = []
     floor_rps: float | None = None
+    floor_cpu: float | None = None
+    floors: list[Result] = []
     for case in cases:
         print(f"  {case} ...", flush=True)
         if case == "floor":
             probe(floor_load, 200)
             result = measure(floor_load, driver)
-            floor_rps = result.rps
+            floor_rps, floor_cpu = result.rps, result.cpu_ms
+            floors.append(result)
             rows.append(Row("floor", "floor: bare DRF view, 20 rows", result, None, note="reference"))
             continue
+        if PAIRED and floors:
+            # The floor again, just before this case: on a machine whose speed drifts (shared or throttled
+            # CPUs), each case is judged against the floor of its own minute.
+            again = measure(floor_load, driver)
+            floors.append(again)
+            floor_rps, floor_cpu = again.rps, again.cpu_ms
         if case == "refresh":
             result = refresh_case(ctx, driver)
-            rows.append(Row(case, f"refresh ({REFRESH_MODE} mode)", result, TARGETS[case], floor_rps))
+            rows.append(Row(case, f"refresh ({REFRESH_MODE} mode)", result, TARGETS[case], floor_rps, floor_cpu))
             continue
         label, load, expected = loads[case]
         probe(load, expected)
@@ -578,24 +624,35 @@ def run_app_cases(base: str, floor_base: str, cases: list[str], driver: str) -> 
                 note += f", {logins.skipped} skipped (the server was slower than {LOGINS_PER_SECOND}/s)"
             if plain is not None:
                 note += f"; list alone p99 {plain:g} ms"
-            row = Row(case, label, result, TARGETS[case], floor_rps, note=note)
+            row = Row(case, label, result, TARGETS[case], floor_rps, floor_cpu, note=note)
             row.result.errors += logins.failed
         else:
-            row = Row(case, label, measure(load, driver), TARGETS[case], floor_rps)
+            row = Row(case, label, measure(load, driver), TARGETS[case], floor_rps, floor_cpu)
         rows.append(row)
+    if len(floors) > 1:
+        rates = sorted(result.rps for result in floors)
+        rows[0].note = (
+            f"the floor before each case: {', '.join(f'{rate:,.0f}' for rate in (r.rps for r in floors[1:]))} "
+            f"req/s (median {rates[len(rates) // 2]:,.0f}); each share is against the floor measured just before it"
+        )
     return rows, ctx
 
 
 def format_table(rows: list[Row]) -> str:
-    header = f"{'case':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'floor':>6}  {'target':40} met"
+    header = (
+        f"{'case':32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'floor':>6} {'cpu ms':>7} {'cpu':>5}  "
+        f"{'target':40} met"
+    )
     lines = [header, "-" * len(header)]
     for row in rows:
         share = f"{row.share:.0%}" if row.share is not None else "-"
+        cpu = f"{row.result.cpu_ms:.2f}" if row.result.cpu_ms is not None else "-"
+        cost = f"{row.cost_share:.0%}" if row.cost_share is not None else "-"
         met = "-" if row.target is None else ("met" if not row.missed else "MISSED " + ",".join(row.missed))
         r = row.result
         lines.append(
-            f"{row.label:32} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7} {share:>6}  "
-            f"{row.target.describe() if row.target else '':40} {met}"
+            f"{row.label:32} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} {r.errors:>7} {share:>6} {cpu:>7} "
+            f"{cost:>5}  {row.target.describe() if row.target else '':40} {met}"
         )
         if row.ratios and row.result.requests:
             lines.append(f"{'':32} p50 {row.ratios[0]:.2f}x, p99 {row.ratios[1]:.2f}x the list at 1,000 tasks")
@@ -708,7 +765,7 @@ def run_scale(database: Database, rows: list[Row], notes: list[str], driver: str
             round(result.p50_ms / base_list.p50_ms, 2) if base_list.p50_ms else float("inf"),
             round(result.p99_ms / base_list.p99_ms, 2) if base_list.p99_ms else float("inf"),
         )
-        row = Row(case, f"task list, {label}", result, TARGETS[case], floor_rps, ratios=ratios)
+        row = Row(case, f"task list, {label}", result, TARGETS[case], floor_rps, rows[0].result.cpu_ms, ratios=ratios)
         row.note = f"{note}; the user sees {ctx.visible:,} tasks"
         rows.append(row)
         for name, text in explain(scale_env, label).items():
