@@ -1,6 +1,6 @@
-"""The task list and a task's GET check the session in their own statement (accounts.authentication.PendingSession):
-one round trip for the whole request, and an ended session refused on its next request whatever path the view
-takes (its read, a 404, a 400 before any read, a filtered list, a 304)."""
+"""The task list, a task's GET and a sync check the session in their own statement
+(accounts.authentication.PendingSession): one round trip saved, and an ended session refused on its next
+request whatever path the view takes (its read, a 404, a 400 before any read, a filtered list, a 304)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from accounts.services.sessions import session_open
 from accounts.tests.factories import UserFactory
 from audit.context import RequestContext
 from tasks.tests.factories import TaskFactory
+from tasks.tests.test_list_etags import settled
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +44,8 @@ def reads(task: Any) -> list[str]:
         f"/api/v1/tasks/{task.pk}",
         f"/api/v1/tasks/{other.pk}",
         "/api/v1/tasks/999999999",
+        "/api/v1/sync",
+        "/api/v1/sync?cursor=not-a-cursor",
     ]
 
 
@@ -70,7 +73,7 @@ def test_the_list_and_a_task_are_one_query_each(
 
 def test_before_the_session_is_ended_every_read_answers(auth_client: APIClient, task: Any) -> None:
     statuses = [auth_client.get(path).status_code for path in reads(task)]
-    assert statuses == [200, 200, 200, 404, 400, 400, 200, 404, 404]
+    assert statuses == [200, 200, 200, 404, 400, 400, 200, 404, 404, 200, 400]
 
 
 def end_by_logout(client: APIClient, user: Any) -> None:
@@ -181,3 +184,14 @@ def test_the_embedded_lookup_reads_what_the_query_of_its_own_reads(user: Any) ->
     assert model_to_dict(found.user) == model_to_dict(expected.user)
     assert (found.created_at, found.user.date_joined) == (expected.created_at, expected.user.date_joined)
     assert session_from_columns("default", missing[1:]) is None
+
+
+@pytest.mark.django_db(transaction=True)  # a 304 needs the writes before it committed
+def test_a_conditional_list_of_an_ended_session_is_refused_not_304(auth_client: APIClient, task: Any) -> None:
+    settled()
+    etag = auth_client.get("/api/v1/tasks/")["ETag"]
+    assert auth_client.get("/api/v1/tasks/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert auth_client.post("/api/v1/auth/logout/all").status_code == 204
+    answer = auth_client.get("/api/v1/tasks/", HTTP_IF_NONE_MATCH=etag)
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "token_invalid"

@@ -62,12 +62,27 @@ def _user_param(user: Any, alias: str) -> Any:
     return Change._meta.get_field("user_id").get_db_prep_value(user.pk, connections[alias])
 
 
-def change_position() -> Position:
-    """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL."""
-    connection = connections[_alias()]
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {position_sql(connection.vendor)}")
-        return position_from(cursor.fetchone()[0], connection.vendor)
+def _cursor(connection: Any) -> Any:
+    """A cursor whose statements PostgreSQL plans once per connection (config/db/postgresql): these run on every
+    poll, their SQL fixed but for the number of transactions in flight."""
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
+
+
+def change_position(*, session: PendingSession | None = None) -> Position:
+    """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL
+    and checks the request's `session` too when it is still to check (PendingSession)."""
+    alias = _alias()
+    connection = connections[alias]
+    sql, params = f"SELECT {position_sql(connection.vendor)}", []
+    if session is not None:
+        sql, params = session_beside(sql, connection), [session_param(session.session_id, alias)]
+    with _cursor(connection) as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if session is not None:
+        session.check(session_from_columns(alias, row[1:]))
+    return position_from(row[0], connection.vendor)
 
 
 def changed_since(*, user: Any, position: Position, session: PendingSession | None = None) -> bool:
@@ -81,7 +96,7 @@ def changed_since(*, user: Any, position: Position, session: PendingSession | No
     if session is not None:
         sql = session_beside(sql, connection)
         values.insert(0, session_param(session.session_id, alias))
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if session is not None:
@@ -146,7 +161,7 @@ def sync_changes_since(
     since, params = position.since()
     connection = connections[alias]
     query = _SINCE if connection.vendor == "postgresql" else _SQLITE_SINCE
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         cursor.execute(query.format(since=since), [who, *params, *params, who])
         rows = cursor.fetchall()
     if not rows:

@@ -19,16 +19,15 @@ from tasks.tests.test_list_etags import settled
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # GET /api/v1/sync?cursor=... with nothing new:
-#   1. the session and its user (authentication)
-#   2. the change log's position (PostgreSQL: the current snapshot, no table; SQLite: one row of
-#      sqlite_sequence)
-#   3. the caller's change-log rows since the cursor: their own (index (user_id, xid)) UNION those of the
+#   1. the change log's position (PostgreSQL: the current snapshot, no table; SQLite: one row of
+#      sqlite_sequence), with the caller's session and its user beside it (PendingSession)
+#   2. the caller's change-log rows since the cursor: their own (index (user_id, xid)) UNION those of the
 #      projects they are in (index (project_id, xid), one range per membership) - none
-NOTHING_NEW_QUERIES = 3
+NOTHING_NEW_QUERIES = 2
 
 
 @pytest.mark.parametrize("size", [1, 40])
-def test_a_sync_with_nothing_new_costs_three_queries_whatever_the_caller_holds(
+def test_a_sync_with_nothing_new_costs_two_queries_whatever_the_caller_holds(
     size: int,
     user: Any,
     outsider: Any,

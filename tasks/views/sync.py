@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import SessionCheckedByRead, pending_session
 from config.http.errors import Gone, ValidationFailed
 from config.http.schema import ErrorSerializer
 from tasks.selectors import sync as selectors
@@ -147,7 +148,7 @@ LIMIT = OpenApiParameter(
 )
 
 
-class SyncView(APIView):
+class SyncView(SessionCheckedByRead, APIView):
     schema = SyncSchema()
     # It answers tasks and projects: an API token needs both read scopes.
     token_scope = ("tasks", "projects")
@@ -177,7 +178,11 @@ class SyncView(APIView):
         if not raw:
             # The delta position is taken before the first page: whatever changes while the pages are read
             # comes in the first delta.
-            cursor = Cursor(selectors.change_position(), int(timezone.now().timestamp()), full_key=("projects", 0))
+            cursor = Cursor(
+                selectors.change_position(session=pending_session(request)),
+                int(timezone.now().timestamp()),
+                full_key=("projects", 0),
+            )
         else:
             cursor = decode_cursor(raw, user=user)
         if cursor.full_key is not None:
@@ -187,7 +192,10 @@ class SyncView(APIView):
             end, end_at = cursor.delta_end, cursor.delta_end_at
             if end is None:
                 # Taken before the rows are read: the next delta starts where this one's read is known complete.
-                end, end_at = selectors.change_position(), int(timezone.now().timestamp())
+                end, end_at = (
+                    selectors.change_position(session=pending_session(request)),
+                    int(timezone.now().timestamp()),
+                )
             page = selectors.sync_changes_since(
                 user=user, position=cursor.position, after=cursor.delta_key, limit=limit
             )
