@@ -20,6 +20,7 @@ from config.http.dates import MESSAGE as WHEN_MESSAGE
 from config.http.dates import parse_when
 from config.http.filters import fold
 from config.http.formats import iso
+from config.http.input import SharedFieldsMixin
 from tasks import recurrence
 from tasks.models import (
     MAX_ASSIGNEES,
@@ -382,7 +383,7 @@ class ReminderInputSchema(OpenApiSerializerExtension):
         return schema
 
 
-class TaskWriteSerializer(serializers.Serializer[Any]):
+class TaskWriteSerializer(SharedFieldsMixin, serializers.Serializer[Any]):
     """The writable fields of a task. Anything else in the body (id, owner, timestamps, completed_at) is
     ignored: read-only fields cannot be written."""
 
