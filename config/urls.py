@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config.http import views
 
 urlpatterns = [
+    # The API first, its busiest routes first: Django tries the patterns in order, on every request.
+    path("api/v1/", include("tasks.urls")),
+    path("api/v1/", include("accounts.urls")),
+    path("api/v1/", include("audit.urls")),
     path("health", views.health, name="health"),
     path("health/db", views.health_db, name="health-db"),
     path("health/cache", views.health_cache, name="health-cache"),
@@ -18,9 +22,6 @@ urlpatterns = [
     # one in the header cannot fail the page's template while it renders (a 500).
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", authentication_classes=[]), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", authentication_classes=[]), name="redoc"),
-    path("api/v1/", include("accounts.urls")),
-    path("api/v1/", include("tasks.urls")),
-    path("api/v1/", include("audit.urls")),
     path("api/", include("tasks.compat_urls")),
     # Anything else is a JSON 404, in development too (Django's debug 404 page is HTML).
     re_path(r"^", views.not_found),

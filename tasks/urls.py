@@ -12,13 +12,15 @@ COMMENT = r"(?P<comment_id>[0-9]{1,19})"
 # A malformed user id is the member view's 404 (not the catch-all's), like an unknown one.
 MEMBER = r"(?P<user_id>[^/]{1,64})"
 
+# The busiest first (the list, one task, the sync poll): Django tries the patterns in order.
 urlpatterns = [
     re_path(r"^tasks/?$", views.TaskListView.as_view(), name="task-list"),
+    re_path(rf"^tasks/{TASK}/?$", views.TaskDetailView.as_view(), name="task-detail"),
+    re_path(r"^sync/?$", sync.SyncView.as_view(), name="sync"),
     re_path(r"^tasks/trash/?$", views.TrashListView.as_view(), name="task-trash"),
     re_path(r"^tasks/bulk/?$", views.BulkView.as_view(), name="task-bulk"),
     re_path(r"^tasks/export/?$", views.ExportView.as_view(), name="task-export"),
     re_path(r"^tasks/stats/?$", views.StatsView.as_view(), name="task-stats"),
-    re_path(rf"^tasks/{TASK}/?$", views.TaskDetailView.as_view(), name="task-detail"),
     re_path(rf"^tasks/{TASK}/complete/?$", views.TaskCompleteView.as_view(), name="task-complete"),
     re_path(rf"^tasks/{TASK}/reopen/?$", views.TaskReopenView.as_view(), name="task-reopen"),
     re_path(rf"^tasks/{TASK}/restore/?$", views.TaskRestoreView.as_view(), name="task-restore"),
@@ -42,7 +44,6 @@ urlpatterns = [
         r"^notifications/read-all/?$", notifications.NotificationReadAllView.as_view(), name="notification-read-all"
     ),
     re_path(rf"^notifications/{TASK}/read/?$", notifications.NotificationReadView.as_view(), name="notification-read"),
-    re_path(r"^sync/?$", sync.SyncView.as_view(), name="sync"),
     re_path(r"^invitations/?$", projects.InvitationListView.as_view(), name="invitation-list"),
     re_path(rf"^invitations/{INVITATION}/accept/?$", projects.InvitationAcceptView.as_view(), name="invitation-accept"),
     re_path(
