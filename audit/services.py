@@ -3,7 +3,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from django.db import connections, router, transaction
 from django.db.models import Model
@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from audit.context import SYSTEM, USER_AGENT_MAX, RequestContext
 from audit.models import Event, EventType
+from config.db.cursors import prepared_cursor
 from config.http.redact import REDACTED, is_credential, is_secret_key
 
 TRUNCATED = "[truncated]"
@@ -48,22 +49,25 @@ def _scrub(value: Any, depth: int = 0) -> Any:
     return _clean_text(str(value))
 
 
-def audit_record(
-    *,
-    event: EventType,
-    user: Any = None,
-    email: str = "",
-    meta: RequestContext | None = None,
-    details: dict[str, Any] | None = None,
-    actor: Any = None,
-) -> Event:
+class EventFields(TypedDict, total=False):
+    """What an event says: `event` (required), `user`, `email`, `meta`, `details`, `actor`."""
+
+    event: Required[EventType]
+    user: Any
+    email: str
+    meta: RequestContext | None
+    details: dict[str, Any] | None
+    actor: Any
+
+
+def audit_record(**fields: Unpack[EventFields]) -> Event:
     """Appends one event. Call it inside the transaction of the change, so both commit or neither.
 
     Strings are stored as data, never interpreted: the API answers them as JSON and the admin escapes
     them. `details` loses any key that names a secret and any value that looks like a token. The actor is
     `actor` when given, else the context's (the signed-in user behind the request; none for commands and jobs).
     """
-    recorded = audit_event(event=event, user=user, email=email, meta=meta, details=details, actor=actor)
+    recorded = audit_event(**fields)
     recorded.save(force_insert=True)
     return recorded
 
@@ -123,10 +127,11 @@ def insert_recorded(obj: Model, *, event: Event, id_detail: str) -> None:
     ((row_sql, row_params),) = compiler.as_sql()
     pk = connection.ops.quote_name(str(opts.pk.column))
     record, record_params = event_insert_sql(
-        event, connection, source="created", details=(f"jsonb_build_object(%s, created.{pk})", [id_detail])
+        event, connection, source="created", details=(f"jsonb_build_object(%s::text, created.{pk})", [id_detail])
     )
     sql = f"WITH created AS ({row_sql}), recorded AS ({record}) SELECT {pk} FROM created"  # noqa: S608
-    with connection.cursor() as cursor:
+    # Its SQL is fixed for a model: prepared once per connection, planned once.
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [*row_params, *record_params])
         setattr(obj, opts.pk.attname, cursor.fetchone()[0])
     obj._state.adding, obj._state.db = False, using

@@ -17,6 +17,7 @@ from accounts.tokens import SESSION_CLAIM, TokenPair, decode_refresh, issue_pair
 from audit.context import RequestContext
 from audit.models import EventType
 from audit.services import audit_event, audit_record, event_insert_sql
+from config.db.cursors import prepared_cursor
 from config.http import metrics
 from config.http.errors import TokenInvalid, TokenReused
 
@@ -202,7 +203,7 @@ def _rotate_at_once(token: Token, *, meta: RequestContext) -> TokenPair | None:
     session_id, user_id = uuid.UUID(str(token[SESSION_CLAIM])), uuid.UUID(str(token["user_id"]))
     issued_after = now - timedelta(days=settings.REFRESH_TOKEN_DAYS)
     params = [new_jti, now, now, session_id, user_id, jti, now, issued_after, *record_params]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_ROTATE.format(record=record), params)
         row = cursor.fetchone()
     if row is None:

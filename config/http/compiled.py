@@ -16,6 +16,8 @@ import orjson
 from django.db import connections
 from django.db.models import JSONField, QuerySet
 
+from config.db.cursors import prepared_cursor
+
 
 class CompiledQuery:
     def __init__(
@@ -67,9 +69,7 @@ class CompiledQuery:
         """Runs the query with database-ready `params`."""
         connection = connections[using]
         sql, compiler, converters = self._compiled(connection)
-        # PostgreSQL plans the statement once per connection (config/db/postgresql); other databases as usual.
-        prepared = getattr(connection, "prepared_cursor", None)
-        with prepared() if prepared is not None else connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         if converters:

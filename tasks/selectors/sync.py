@@ -4,8 +4,9 @@ of a full sync. See docs/architecture.md, "Sync", for why nothing is missed.
 A `Position` names the transactions a reader has seen the whole of: on PostgreSQL those below the snapshot's
 xmax that were not in flight (`pg_snapshot_xip`), on SQLite (serialised writers) the log's ids so far.
 `change_position()` takes one; reading the rows not covered by a position taken earlier is complete, whatever
-committed late. Reads here are raw SQL where they run on every poll, so a sync with nothing new
-costs two small indexed queries and no ORM compilation.
+committed late. Reads here are raw SQL where they run on every poll, prepared once per connection (their SQL is
+fixed but for the number of transactions in flight), so a sync with nothing new costs two small indexed
+queries and no ORM compilation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import connections, router
 
 from accounts.authentication import PendingSession
 from accounts.selectors import session_beside, session_from_columns, session_param
+from config.db.cursors import prepared_cursor
 from tasks.changelog import Change, ChangeKind, Position, position_from, position_sql
 from tasks.models import Task
 from tasks.selectors.projects import project_list_for
@@ -62,13 +64,6 @@ def _user_param(user: Any, alias: str) -> Any:
     return Change._meta.get_field("user_id").get_db_prep_value(user.pk, connections[alias])
 
 
-def _cursor(connection: Any) -> Any:
-    """A cursor whose statements PostgreSQL plans once per connection (config/db/postgresql): these run on every
-    poll, their SQL fixed but for the number of transactions in flight."""
-    prepared = getattr(connection, "prepared_cursor", None)
-    return prepared() if prepared is not None else connection.cursor()
-
-
 def change_position(*, session: PendingSession | None = None) -> Position:
     """The position of now: take it *before* the read it vouches for. One query, which reads no table on PostgreSQL
     and checks the request's `session` too when it is still to check (PendingSession)."""
@@ -77,7 +72,7 @@ def change_position(*, session: PendingSession | None = None) -> Position:
     sql, params = f"SELECT {position_sql(connection.vendor)}", []
     if session is not None:
         sql, params = session_beside(sql, connection), [session_param(session.session_id, alias)]
-    with _cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if session is not None:
@@ -96,7 +91,7 @@ def changed_since(*, user: Any, position: Position, session: PendingSession | No
     if session is not None:
         sql = session_beside(sql, connection)
         values.insert(0, session_param(session.session_id, alias))
-    with _cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if session is not None:
@@ -161,7 +156,7 @@ def sync_changes_since(
     since, params = position.since()
     connection = connections[alias]
     query = _SINCE if connection.vendor == "postgresql" else _SQLITE_SINCE
-    with _cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(query.format(since=since), [who, *params, *params, who])
         rows = cursor.fetchall()
     if not rows:
