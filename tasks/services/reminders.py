@@ -177,11 +177,15 @@ def _deliver(reminder: Reminder, now: datetime) -> bool:
 
 def _fire_batch(now: datetime, batch_size: int) -> tuple[int, int]:
     with transaction.atomic():
+        # The reminder and its task are locked together, skipping any either of which is held. A delivery's
+        # rows point at the task, so committing needs a lock on it; a change that holds the task and then
+        # disarms its reminders (a bulk completion) would otherwise wait on the reminder while this waits on the
+        # task: a deadlock. Skipped now, such a reminder is either disarmed or delivered on the next tick.
         due = list(
             Reminder.objects.filter(next_fire_at__lte=now)
             .order_by("next_fire_at")
             .select_related("task", "task__owner")
-            .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            .select_for_update(skip_locked=True, no_key=True, of=("self", "task"))[:batch_size]
         )
         delivered = sum(_deliver(reminder, now) for reminder in due)
     return len(due), delivered

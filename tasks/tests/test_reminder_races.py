@@ -6,6 +6,7 @@ server database lets several threads hold real connections at once.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -116,3 +117,39 @@ def test_with_two_real_workers_a_reminder_arrives_within_a_minute_once(user: Any
     time.sleep(3)  # and nothing more comes
     assert Notification.objects.count() == 1
     assert emails.count() == 1
+
+
+def test_a_reminder_whose_task_another_change_holds_is_left_for_the_next_tick(user: Any) -> None:
+    # A bulk completion locks its tasks, then disarms their reminders. The scheduler must not take the reminder
+    # and then wait on the task (committing a delivery locks the task it points at): that was a deadlock.
+    _due_reminders(user, 2)
+    held, free = Task.objects.order_by("pk")
+    release = threading.Event()
+    locked = threading.Event()
+
+    def hold() -> None:
+        from django.db import connection as own
+        from django.db import transaction
+
+        with transaction.atomic():
+            list(Task.objects.select_for_update().filter(pk=held.pk))
+            locked.set()
+            release.wait(10)
+        own.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        started = time.monotonic()
+        with time_machine.travel(NOW + timedelta(seconds=1), tick=False):
+            assert reminders_fire_due() == 1  # the free task's; the held one's is skipped, without waiting
+        assert time.monotonic() - started < 5
+        assert Reminder.objects.get(task=held).next_fire_at is not None
+        assert Reminder.objects.get(task=free).next_fire_at is None
+    finally:
+        release.set()
+        holder.join()
+    with time_machine.travel(NOW + timedelta(seconds=2), tick=False):
+        assert reminders_fire_due() == 1
+    assert Notification.objects.count() == 2
