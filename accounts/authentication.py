@@ -11,7 +11,7 @@ token by primary key, joined to its user), then a constant-time comparison of di
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
@@ -23,7 +23,7 @@ from rest_framework.response import Response
 
 from accounts import apitokens
 from accounts.models import Session, User
-from accounts.selectors import api_token_with_user, session_with_user
+from accounts.selectors import api_token_with_user, session_from_columns, session_param, session_with_user
 from accounts.services.api_tokens import api_token_touch
 from accounts.services.sessions import session_touch
 from accounts.tokens import SESSION_CLAIM, decode_access
@@ -147,6 +147,14 @@ class PendingSession:
 
     def check_now(self) -> None:
         self.check(session_with_user(self.session_id))
+
+    def param(self, alias: str) -> Any:
+        """The session's id, ready for the embedded lookup's one parameter (`session_cte`)."""
+        return session_param(self.session_id, alias)
+
+    def check_columns(self, alias: str, values: Sequence[Any]) -> None:
+        """`check` on what the embedded lookup found: its columns as the read's statement gave them."""
+        self.check(session_from_columns(alias, values))
 
 
 def pending_session(request: Request) -> PendingSession | None:

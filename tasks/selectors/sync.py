@@ -18,7 +18,7 @@ from typing import Any
 from django.db import connections, router
 
 from accounts.authentication import PendingSession
-from accounts.selectors import session_beside, session_from_columns, session_param
+from accounts.selectors import session_beside
 from config.db.cursors import prepared_cursor
 from tasks.changelog import Change, ChangeKind, Position, position_from, position_sql
 from tasks.models import Task
@@ -71,12 +71,12 @@ def change_position(*, session: PendingSession | None = None) -> Position:
     connection = connections[alias]
     sql, params = f"SELECT {position_sql(connection.vendor)}", []
     if session is not None:
-        sql, params = session_beside(sql, connection), [session_param(session.session_id, alias)]
+        sql, params = session_beside(sql, connection), [session.param(alias)]
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if session is not None:
-        session.check(session_from_columns(alias, row[1:]))
+        session.check_columns(alias, row[1:])
     return position_from(row[0], connection.vendor)
 
 
@@ -90,12 +90,12 @@ def changed_since(*, user: Any, position: Position, session: PendingSession | No
     sql, values = _CHANGED.format(since=since), [who, *params, who, *params]
     if session is not None:
         sql = session_beside(sql, connection)
-        values.insert(0, session_param(session.session_id, alias))
+        values.insert(0, session.param(alias))
     with prepared_cursor(connection) as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if session is not None:
-        session.check(session_from_columns(alias, row[1:]))
+        session.check_columns(alias, row[1:])
     return bool(row[0])
 
 

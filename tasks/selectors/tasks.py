@@ -12,7 +12,7 @@ from django.db import connections, router
 from django.db.models import DateTimeField, OuterRef, Q, Subquery
 
 from accounts.authentication import PendingSession
-from accounts.selectors import session_beside, session_cte, session_from_columns, session_param
+from accounts.selectors import session_beside, session_cte
 from config.http.compiled import CompiledQuery
 from config.http.errors import NotFound
 from tasks.changelog import Position, position_from, position_sql
@@ -167,7 +167,7 @@ class TaskListRows:
         alias = router.db_for_read(Task)
         connection = connections[alias]
         user = Task._meta.get_field("owner").get_db_prep_value(self.user.pk, connection)
-        session = session_param(self.session.session_id, alias) if self.session is not None else None
+        session = self.session.param(alias) if self.session is not None else None
         if connection.vendor == "postgresql":
             page = [user, offset + limit, offset + limit, user, limit, offset]
         else:
@@ -177,7 +177,7 @@ class TaskListRows:
         width = len(self.columns)
         if self.session is not None:
             # Before anything of the page is used: an ended session sees nothing of it (401).
-            self.session.check(session_from_columns(alias, head[width + 2 :]))
+            self.session.check_columns(alias, head[width + 2 :])
         self.total = int(head[width])
         self.position = position_from(head[width + 1], connection.vendor)
         if head[0] is None:  # the head alone: no task on this page
@@ -228,11 +228,9 @@ def task_get_for(*, user: Any, task_id: int, session: PendingSession | None = No
     if session is None:
         rows = _task_query.rows(using=alias, params=[who, who, task_id])
     else:
-        found = _task_query_signed_in.rows(
-            using=alias, params=[session_param(session.session_id, alias), who, who, task_id]
-        )[0]
+        found = _task_query_signed_in.rows(using=alias, params=[session.param(alias), who, who, task_id])[0]
         width = len(_TASK_FIELDS)
-        session.check(session_from_columns(alias, found[width:]))
+        session.check_columns(alias, found[width:])
         rows = [found[:width]] if found[0] is not None else []
     if not rows:
         raise task_not_found()
